@@ -1,0 +1,3 @@
+from fakelens.cli import main
+
+main()

@@ -1,0 +1,193 @@
+"""The `fakelens` command line.
+
+Exit codes: 0 every input analysed (no_face counts), 1 some input or step failed
+(the others are still processed and printed), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Column, Table
+
+from fakelens.errors import FakelensError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Tell whether faces in images are deepfakes, and show why.")
+data_app = typer.Typer(no_args_is_help=True, help="Inspect datasets before training.")
+app.add_typer(data_app, name="data")
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _split_list(value: Optional[str]) -> Optional[list[str]]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@app.command()
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="Image files to analyze.", show_default=False)],
+    whole_image: Annotated[bool, typer.Option("--whole-image", help="Skip face detection: each input is already a face crop.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines, one object per input).")] = "table",
+    model: Annotated[Optional[Path], typer.Option(help="Checkpoint (.safetensors); default: the shipped model.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Fake if score >= threshold; default: the model's.")] = None,
+    landmarks: Annotated[bool, typer.Option("--landmarks", help="Include the 68 landmarks per face in JSON.")] = False,
+) -> None:
+    """Score every face in each image: label real/fake/no_face/error and the probability of fake."""
+    if fmt not in ("table", "json"):
+        fail(f"--format must be table or json, not {fmt!r}", 2)
+    from fakelens.detector import Detector
+
+    try:
+        det = Detector.load(model, threshold=threshold)
+    except FakelensError as e:
+        fail(str(e))
+    failed = False
+    table = None
+    if fmt == "table":
+        table = Table(Column("path", overflow="fold"), "label", "score", "faces", Column("note", overflow="fold"),
+                      title=f"fakelens analyze (model {det.name}, threshold {det.threshold:.2f})")
+    for result in det.analyze_many([str(p) for p in paths], whole_image=whole_image):
+        failed |= result.label == "error"
+        if fmt == "json":
+            print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
+        else:
+            colour = {"fake": "red", "real": "green", "error": "yellow"}.get(result.label, "")
+            note = result.error or ", ".join(sorted({fl for f in result.faces for fl in f.flags}))
+            table.add_row(result.path, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
+                          "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
+    if table is not None:
+        out.print(table)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def train(
+    data: Annotated[list[Path], typer.Argument(help="Dataset folders (labels.csv layout or real/ and fake/).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, history, plots, metrics.")] = Path("runs/default"),
+    arch: Annotated[str, typer.Option(help="Backbone from the registry (fakelens models).")] = "efficientnet-lite0",
+    sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated (e.g. faces-gan).")] = None,
+    input_size: Annotated[int, typer.Option(help="Model input size in pixels.")] = 160,
+    crop_scale: Annotated[float, typer.Option(help="Face crop side / face size (1.3 or 2.0 as in seed 002).")] = 1.3,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 3e-4,
+    warmup_epochs: Annotated[int, typer.Option(help="Head-only epochs on cached backbone features first.")] = 5,
+    freeze_blocks: Annotated[int, typer.Option(help="Keep the stem and this many first blocks frozen.")] = 0,
+    sbi_ratio: Annotated[float, typer.Option(help="Self-blended fakes per real training face (0 disables).")] = 0.5,
+    split: Annotated[str, typer.Option(help="train:val:test ratios, group-aware.")] = "4:1:1",
+    folds: Annotated[int, typer.Option(help="k-fold cross-validation (k > 1) instead of one split.")] = 0,
+    seed: int = 0,
+    early_stop: Annotated[int, typer.Option(help="Stop after this many epochs without a better validation loss.")] = 6,
+    max_samples: Annotated[Optional[int], typer.Option(help="Use a random subset (quick trials).")] = None,
+    workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
+) -> None:
+    """Train a detector; resumes from OUT/last.pt if present."""
+    from fakelens.train import TrainConfig, train as run_train
+
+    try:
+        ratios = tuple(int(v) for v in split.split(":"))
+        assert len(ratios) == 3 and all(r > 0 for r in ratios)
+    except (ValueError, AssertionError):
+        fail(f"--split must look like 4:1:1, not {split!r}", 2)
+    cfg = TrainConfig(data=[str(d) for d in data], out=str(out_dir), sources=_split_list(sources), arch=arch,
+                      input_size=input_size, crop_scale=crop_scale, epochs=epochs, batch_size=batch_size, lr=lr,
+                      warmup_epochs=warmup_epochs, freeze_blocks=freeze_blocks, sbi_ratio=sbi_ratio, split=ratios,
+                      folds=folds, seed=seed, early_stop=early_stop, max_samples=max_samples, workers=workers)
+    try:
+        results = run_train(cfg)
+    except FakelensError as e:
+        fail(str(e))
+    for r in results if isinstance(results, list) else [results]:
+        _print_metrics({str(r.checkpoint): r.test}, title=f"test split: {r.checkpoint}")
+
+
+def _print_metrics(results: dict[str, dict], title: str) -> None:
+    table = Table("model", "source", "n", "AUROC", "acc", "precision", "recall", "F1", "FPR", title=title)
+    for name, report in results.items():
+        for src, m in report.items():
+            auroc = "-" if m["auroc"] is None else f"{m['auroc']:.4f}"
+            table.add_row(Path(name).parent.name or name, src, str(m["n"]), auroc, f"{m['accuracy']:.4f}",
+                          f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", f"{m['false_positive_rate']:.4f}")
+    out.print(table)
+
+
+@app.command()
+def evaluate(
+    data: Annotated[list[Path], typer.Argument(help="Dataset folders.", show_default=False)],
+    model: Annotated[Optional[list[Path]], typer.Option(help="Checkpoint(s); repeat to compare backbones on one split.")] = None,
+    sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated.")] = None,
+    split: Annotated[str, typer.Option(help="test, val, all (cross-dataset), or a run's split.json.")] = "test",
+    seed: int = 0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write metrics JSON and ROC curves here.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Accuracy, precision, recall, F1, AUROC, confusion matrix and ROC curve, per source."""
+    from fakelens.detector import default_model_path
+    from fakelens.train.evaluate import evaluate as run_eval
+
+    try:
+        results = run_eval(model or [default_model_path()], [str(d) for d in data], _split_list(sources), split,
+                           seed=seed, out=out_dir, progress=fmt == "table")
+    except FakelensError as e:
+        fail(str(e))
+    if fmt == "json":
+        print(json.dumps(results, indent=2))
+    else:
+        _print_metrics(results, title=f"evaluation ({split})")
+
+
+@data_app.command("summary")
+def data_summary(
+    data: Annotated[list[Path], typer.Argument(help="Dataset folders.", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the PNGs go.")] = Path("data-summary"),
+    split: str = "4:1:1",
+    seed: int = 0,
+) -> None:
+    """Counts per source, class and split; a split bar chart and a grid of sample faces per class."""
+    from fakelens.data import read_datasets
+    from fakelens.data.summary import plot_split, sample_grid, summarize
+
+    try:
+        samples = read_datasets([str(d) for d in data])
+    except FakelensError as e:
+        fail(str(e))
+    summary = summarize(samples, tuple(int(v) for v in split.split(":")), seed)
+    table = Table("source", "class", "train", "val", "test", "total", "groups", title="data summary")
+    for r in summary["rows"]:
+        table.add_row(r["source"], r["label"], *(str(r[k]) for k in ("train", "val", "test", "total", "groups")))
+    out.print(table)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_split(summary["rows"], out_dir / "split.png")
+    sample_grid(samples, out_dir / "samples.png", seed=seed)
+    out.print(f"wrote {out_dir / 'split.png'} and {out_dir / 'samples.png'}")
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the registered backbones."""
+    from fakelens.models import list_models
+
+    for name in list_models():
+        print(name)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

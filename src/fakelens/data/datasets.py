@@ -1,0 +1,77 @@
+"""Read labelled face images: `labels.csv` (path,label,group,...) or plain real/ and fake/ folders."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from fakelens.errors import InputError
+from fakelens.imageio import IMAGE_SUFFIXES
+
+LABELS = {"real": 0, "fake": 1}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled image. `group` is namespaced by source so groups never collide across sources."""
+
+    path: str
+    label: int  # 0 real, 1 fake
+    group: str
+    source: str
+
+
+def _read_labels_csv(folder: Path) -> list[Sample]:
+    source = folder.name
+    out = []
+    with open(folder / "labels.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if Path(row["path"]).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if row["label"] not in LABELS:
+                raise InputError(f"{folder}/labels.csv: label must be real or fake, got {row['label']!r}")
+            group = row.get("group") or Path(row["path"]).stem
+            out.append(Sample(str(folder / row["path"]), LABELS[row["label"]], f"{source}/{group}", source))
+    return out
+
+
+def _read_class_folders(folder: Path) -> list[Sample]:
+    out = []
+    for name, label in LABELS.items():
+        for p in sorted((folder / name).rglob("*")):
+            if p.suffix.lower() in IMAGE_SUFFIXES:
+                out.append(Sample(str(p), label, f"{folder.name}/{p.stem}", folder.name))
+    return out
+
+
+def read_dataset(folder: str | Path) -> list[Sample]:
+    """One source: a folder with labels.csv, or with real/ and fake/ subfolders.
+
+    A folder holding several sources (like ../shared/data) yields all of them;
+    rows whose files are not images (video sources) are skipped.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"not a dataset folder: {folder}")
+    if (folder / "labels.csv").exists():
+        return _read_labels_csv(folder)
+    if (folder / "real").is_dir() or (folder / "fake").is_dir():
+        return _read_class_folders(folder)
+    samples = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if (sub / "labels.csv").exists() or (sub / "real").is_dir() or (sub / "fake").is_dir():
+            samples += read_dataset(sub)
+    if not samples:
+        raise InputError(f"no labels.csv or real/ fake/ folders under {folder}")
+    return samples
+
+
+def read_datasets(folders: list[str | Path], sources: list[str] | None = None) -> list[Sample]:
+    """All samples from several dataset folders, optionally only the named sources."""
+    samples = [s for f in folders for s in read_dataset(f)]
+    if sources:
+        samples = [s for s in samples if s.source in sources]
+        if not samples:
+            raise InputError(f"no samples from sources {sources}")
+    return samples

@@ -1,0 +1,117 @@
+"""The Python API: `Detector.load()` then `detector.analyze(path)` -> Analysis."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fakelens.errors import FakelensError, InputError
+from fakelens.faces import FaceDetector, crop_face, crop_whole_image
+from fakelens.imageio import load_rgb
+from fakelens.models import load_checkpoint
+from fakelens.records import Analysis, FaceResult
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_MODEL = WEIGHTS_DIR / "fakelens-lite0-v1.safetensors"
+SMALL_FACE_PX = 120
+
+
+def default_model_path() -> Path:
+    """The shipped default model, unless FAKELENS_MODEL names another checkpoint."""
+    return Path(os.environ.get("FAKELENS_MODEL", DEFAULT_MODEL))
+
+
+class Detector:
+    """Scores every face in an image; the image's score is its most suspicious face.
+
+    >>> det = Detector.load()            # the shipped default model
+    >>> det.analyze("photo.jpg").label   # 'real', 'fake', 'no_face' or 'error'
+    """
+
+    def __init__(self, model: torch.nn.Module, meta: dict, name: str = "model", faces: FaceDetector | None = None,
+                 threshold: float | None = None):
+        self.model = model.eval()
+        self.meta = meta
+        self.name = name
+        self.input_size = int(meta.get("input_size", getattr(model, "input_size", 160)))
+        self.crop_scale = float(meta.get("crop_scale", 1.3))
+        self.threshold = float(threshold if threshold is not None else meta.get("threshold", 0.5))
+        self._faces = faces
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, threshold: float | None = None) -> "Detector":
+        """Load a checkpoint (default: the model shipped with fakelens)."""
+        path = Path(path) if path else default_model_path()
+        model, meta = load_checkpoint(path)
+        return cls(model, meta, name=path.stem, threshold=threshold)
+
+    @property
+    def faces(self) -> FaceDetector:
+        if self._faces is None:
+            self._faces = FaceDetector()
+        return self._faces
+
+    @torch.no_grad()
+    def score_crops(self, crops: list[np.ndarray] | np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """Fake probabilities for face crops (N x S x S x 3 uint8, S = model input size)."""
+        out = []
+        for i in range(0, len(crops), batch_size):
+            x = torch.from_numpy(np.stack(crops[i:i + batch_size])).permute(0, 3, 1, 2).float().div_(255)
+            out.append(torch.sigmoid(self.model(x)).numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def _label(self, score: float) -> str:
+        return "fake" if score >= self.threshold else "real"
+
+    def analyze_array(self, rgb: np.ndarray, path: str = "<array>", whole_image: bool = False) -> Analysis:
+        """Analyze an HxWx3 uint8 RGB image already in memory."""
+        t0 = time.perf_counter()
+        h, w = rgb.shape[:2]
+        if whole_image:
+            crops, boxes, flags, lms = [crop_whole_image(rgb, self.input_size)], [[0, 0, w, h]], [[]], [None]
+        else:
+            found = self.faces.detect(rgb)
+            crops = [crop_face(rgb, f.landmarks, self.input_size, self.crop_scale) for f in found]
+            boxes = [list(f.box) for f in found]
+            flags = [["small"] if f.size < SMALL_FACE_PX else [] for f in found]
+            lms = [f.landmarks.round(1).tolist() for f in found]
+        scores = self.score_crops([c.image for c in crops])
+        faces = [FaceResult(box=b, score=round(float(s), 6), label=self._label(float(s)), flags=fl,
+                            crop_box=list(c.square), landmarks=lm)
+                 for b, s, fl, c, lm in zip(boxes, scores, flags, crops, lms)]
+        if faces:
+            score = max(f.score for f in faces)
+            label = self._label(score)
+        else:
+            score, label = None, "no_face"
+        return Analysis(path=path, kind="image", label=label, score=score, faces=faces, model=self.name,
+                        threshold=self.threshold, width=w, height=h, seconds=round(time.perf_counter() - t0, 4))
+
+    def analyze(self, path: str | os.PathLike, whole_image: bool = False) -> Analysis:
+        """Analyze one image file. Never raises for bad input: returns label 'error' with a one-line reason."""
+        t0 = time.perf_counter()
+        try:
+            rgb = load_rgb(path)
+            result = self.analyze_array(rgb, str(path), whole_image)
+            result.seconds = round(time.perf_counter() - t0, 4)
+            return result
+        except FakelensError as e:
+            return self._error(path, str(e), t0)
+        except Exception as e:  # noqa: BLE001 - one bad input must not stop a batch
+            return self._error(path, f"unexpected {type(e).__name__}: {' '.join(str(e).split())}", t0)
+
+    def _error(self, path, message: str, t0: float) -> Analysis:
+        return Analysis(path=str(path), kind="image", label="error", score=None, faces=[], error=message,
+                        model=self.name, threshold=self.threshold, seconds=round(time.perf_counter() - t0, 4))
+
+    def analyze_many(self, paths, whole_image: bool = False):
+        """Yield one Analysis per path, in order."""
+        for p in paths:
+            yield self.analyze(p, whole_image)
+
+
+__all__ = ["Detector", "InputError", "default_model_path"]

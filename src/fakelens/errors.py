@@ -1,0 +1,13 @@
+"""Errors that carry a one-line message meant for the person running fakelens."""
+
+
+class FakelensError(Exception):
+    """Base class: str(exc) is a complete one-line explanation."""
+
+
+class InputError(FakelensError):
+    """An input could not be read (missing, empty, corrupt, too large, not an image)."""
+
+
+class ModelError(FakelensError):
+    """A model or checkpoint could not be created or loaded."""

@@ -1,0 +1,55 @@
+"""Safe image loading: every failure becomes an InputError with a one-line reason."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from fakelens.errors import InputError
+
+# Larger inputs are refused before decoding: a decompression bomb must not exhaust memory.
+MAX_PIXELS = 64_000_000
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+
+
+def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as an HxWx3 uint8 RGB array (EXIF orientation applied)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file: {p}")
+    if p.is_dir():
+        raise InputError(f"is a directory, not an image: {p}")
+    size = p.stat().st_size
+    if size == 0:
+        raise InputError(f"empty file (0 bytes): {p}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise InputError(
+                        f"image too large: {w}x{h} = {w * h / 1e6:.0f} MP (limit {max_pixels / 1e6:.0f} MP): {p}"
+                    )
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                rgb = im.convert("RGB")
+    except InputError:
+        raise
+    except UnidentifiedImageError:
+        raise InputError(f"not a readable image (unknown or corrupt format): {p}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"image too large (decompression bomb guard): {p}") from None
+    except OSError as e:
+        raise InputError(f"corrupt or truncated image ({_one_line(e)}): {p}") from None
+    except (ValueError, SyntaxError, MemoryError) as e:
+        raise InputError(f"cannot decode image ({_one_line(e)}): {p}") from None
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__

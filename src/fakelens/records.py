@@ -1,0 +1,61 @@
+"""Typed records that cross a boundary (CLI JSON, Python API, later the web service)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Label = Literal["real", "fake", "no_face", "error"]
+
+
+@dataclass
+class FaceResult:
+    """One face found in an input and its score.
+
+    `box` is [x0, y0, x1, y1] in pixels of the input image (the detector's face box,
+    or the whole image with --whole-image). `crop_box` is the square actually fed to
+    the model, which may reach past the face box by the crop scale.
+    """
+
+    box: list[int]
+    score: float
+    label: Label
+    flags: list[str] = field(default_factory=list)
+    crop_box: list[int] | None = None
+    landmarks: list[list[float]] | None = None
+
+    def to_dict(self, landmarks: bool = False) -> dict:
+        d = asdict(self)
+        if not landmarks:
+            d.pop("landmarks")
+        return d
+
+
+@dataclass
+class Analysis:
+    """The verdict on one input: the contract behind `fakelens analyze --format json`.
+
+    `score` is the probability that the most suspicious face is fake, or None when
+    there is no face or the input could not be read (then `error` says why, in one line).
+    """
+
+    path: str
+    kind: Literal["image", "video"]
+    label: Label
+    score: float | None
+    faces: list[FaceResult]
+    error: str | None = None
+    model: str | None = None
+    threshold: float | None = None
+    width: int | None = None
+    height: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.label != "error"
+
+    def to_dict(self, landmarks: bool = False) -> dict:
+        d = asdict(self)
+        d["faces"] = [f.to_dict(landmarks) for f in self.faces]
+        return d

@@ -1,0 +1,47 @@
+"""Torch datasets over a CropCache: augmented training views (with self-blended fakes) and plain eval views."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from fakelens.data.augment import augment, center_resize
+from fakelens.data.cache import CropCache
+from fakelens.data.sbi import self_blend
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 -> 3xHxW float in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div_(255)
+
+
+class TrainViews(Dataset):
+    """Items are (cache index, self-blend?). A self-blended item is a fake made from a real face."""
+
+    def __init__(self, cache: CropCache, labels: np.ndarray, items: list[tuple[int, bool]], size: int,
+                 seed: int, epoch: int = 0, train: bool = True):
+        self.cache, self.labels, self.items, self.size = cache, labels, items, size
+        self.seed, self.epoch, self.train = seed, epoch, train
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        idx, blend = self.items[i]
+        rng = np.random.default_rng((self.seed, self.epoch, i, idx))
+        img = np.asarray(self.cache.crops[idx])
+        if blend:
+            img = self_blend(img, self.cache.landmarks[idx], rng)
+        img = augment(img, self.size, rng) if self.train else center_resize(img, self.size)
+        return to_tensor(img), torch.tensor(1.0 if blend else float(self.labels[idx]))
+
+
+def training_items(train_idx: list[int], labels: np.ndarray, cache: CropCache, sbi_ratio: float,
+                   rng: np.random.Generator) -> list[tuple[int, bool]]:
+    """The train split plus self-blended fakes from a `sbi_ratio` share of its real faces with landmarks."""
+    items = [(i, False) for i in train_idx if cache.readable[i]]
+    reals = [i for i in train_idx if labels[i] == 0 and cache.face_found[i]]
+    n = int(round(sbi_ratio * len(reals)))
+    items += [(int(i), True) for i in rng.choice(reals, size=min(n, len(reals)), replace=False)] if n else []
+    return items

@@ -1,0 +1,61 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("FAKELENS_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def astronaut_path(tmp_path_factory) -> Path:
+    from skimage import data
+
+    p = tmp_path_factory.mktemp("img") / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(p)
+    return p
+
+
+@pytest.fixture(scope="session")
+def cat_path(tmp_path_factory) -> Path:
+    from skimage import data
+
+    p = tmp_path_factory.mktemp("img") / "cat.jpg"
+    Image.fromarray(data.chelsea()).save(p, quality=90)
+    return p
+
+
+@pytest.fixture(scope="session")
+def bad_files(tmp_path_factory, astronaut_path) -> dict[str, Path]:
+    """One file per kind of bad input the CLI must survive."""
+    d = tmp_path_factory.mktemp("bad")
+    files = {"missing": d / "does-not-exist.jpg", "empty": d / "empty.jpg", "text": d / "notes.jpg",
+             "truncated": d / "truncated.jpg", "bomb": d / "bomb.png"}
+    files["empty"].write_bytes(b"")
+    files["text"].write_text("this is not an image\n")
+    buf = d / "full.jpg"
+    Image.open(astronaut_path).save(buf, quality=90)
+    raw = buf.read_bytes()
+    files["truncated"].write_bytes(raw[: len(raw) // 2])
+    Image.new("1", (9000, 9000)).save(files["bomb"])  # 81 MP, a few KB on disk
+    return files
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """An untrained tiny model saved as a fakelens checkpoint: exercises the pipeline, not accuracy."""
+    import torch
+
+    from fakelens.models import create_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = create_model("tiny-cnn", input_size=64).eval()
+    p = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
+    save_checkpoint(model, p, {"crop_scale": 1.3, "threshold": 0.5})
+    return p
+
+
+def rng_image(seed: int, size=(96, 96)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(*size, 3), dtype=np.uint8)

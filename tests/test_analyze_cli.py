@@ -1,0 +1,88 @@
+"""The `fakelens analyze` contract: JSON Lines fields, labels, exit codes, bad input never stops a run."""
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from fakelens.cli import app
+from fakelens.detector import Detector
+
+runner = CliRunner()
+
+
+def _jsonl(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_json_lines_contract(tiny_checkpoint, astronaut_path, cat_path):
+    r = runner.invoke(app, ["analyze", str(astronaut_path), str(cat_path), "--format", "json", "--model", str(tiny_checkpoint)])
+    assert r.exit_code == 0, r.output
+    face_rec, cat_rec = _jsonl(r.stdout)
+    for rec in (face_rec, cat_rec):
+        assert {"path", "kind", "label", "score", "faces", "error"} <= set(rec)
+        assert rec["kind"] == "image" and rec["error"] is None
+    assert face_rec["path"] == str(astronaut_path)
+    assert face_rec["label"] in ("real", "fake") and len(face_rec["faces"]) == 1
+    face = face_rec["faces"][0]
+    assert 0 <= face["score"] <= 1 and face_rec["score"] == face["score"]
+    x0, y0, x1, y1 = face["box"]
+    assert 0 <= x0 < x1 <= 512 and 0 <= y0 < y1 <= 512 and face["flags"] == ["small"]  # ~90 px face
+    assert cat_rec["label"] == "no_face" and cat_rec["score"] is None and cat_rec["faces"] == []
+
+
+def test_bad_inputs_are_reported_and_others_still_analyzed(tiny_checkpoint, astronaut_path, bad_files):
+    paths = [str(bad_files["missing"]), str(astronaut_path), str(bad_files["empty"]), str(bad_files["text"]),
+             str(bad_files["truncated"]), str(bad_files["bomb"])]
+    r = runner.invoke(app, ["analyze", *paths, "--format", "json", "--model", str(tiny_checkpoint)])
+    assert r.exit_code == 1
+    recs = _jsonl(r.stdout)
+    assert [x["path"] for x in recs] == paths
+    assert recs[1]["label"] in ("real", "fake")
+    for rec in recs[:1] + recs[2:]:
+        assert rec["label"] == "error" and rec["score"] is None
+        assert rec["error"] and "\n" not in rec["error"] and "Traceback" not in rec["error"]
+
+
+def test_whole_image_scores_one_face_covering_the_input(tiny_checkpoint, cat_path):
+    r = runner.invoke(app, ["analyze", str(cat_path), "--whole-image", "--format", "json", "--model", str(tiny_checkpoint)])
+    rec = _jsonl(r.stdout)[0]
+    assert r.exit_code == 0 and rec["label"] in ("real", "fake")
+    assert rec["faces"][0]["box"] == [0, 0, 451, 300]
+
+
+def test_usage_errors_exit_2(tiny_checkpoint, astronaut_path):
+    assert runner.invoke(app, ["analyze"]).exit_code == 2
+    assert runner.invoke(app, ["analyze", str(astronaut_path), "--format", "xml"]).exit_code == 2
+    assert runner.invoke(app, ["analyze", str(astronaut_path), "--bogus"]).exit_code == 2
+
+
+def test_missing_model_is_one_line_error(astronaut_path, tmp_path):
+    r = runner.invoke(app, ["analyze", str(astronaut_path), "--model", str(tmp_path / "none.safetensors")])
+    assert r.exit_code == 1 and "no such checkpoint" in r.stderr and "Traceback" not in r.output
+
+
+def test_table_output(tiny_checkpoint, astronaut_path, bad_files):
+    r = runner.invoke(app, ["analyze", str(astronaut_path), str(bad_files["empty"]), "--model", str(tiny_checkpoint)])
+    assert r.exit_code == 1
+    assert "astronaut.png" in r.stdout and "error" in r.stdout and "empty file" in r.stdout
+
+
+def test_console_script_entry_point(tiny_checkpoint, bad_files):
+    p = subprocess.run([sys.executable, "-m", "fakelens", "analyze", str(bad_files["text"]), "--format", "json",
+                        "--model", str(tiny_checkpoint)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert json.loads(p.stdout)["label"] == "error"
+
+
+def test_python_api_matches_cli(tiny_checkpoint, astronaut_path):
+    det = Detector.load(tiny_checkpoint)
+    a = det.analyze(astronaut_path)
+    r = runner.invoke(app, ["analyze", str(astronaut_path), "--format", "json", "--model", str(tiny_checkpoint)])
+    assert abs(_jsonl(r.stdout)[0]["score"] - a.score) < 1e-6
+    # batch scoring equals one-by-one scoring
+    crops = [c for c in __import__("numpy").random.default_rng(0).integers(0, 255, (5, 64, 64, 3), dtype="uint8")]
+    batch = det.score_crops(crops)
+    single = [det.score_crops([c])[0] for c in crops]
+    assert abs(batch - single).max() < 1e-5
