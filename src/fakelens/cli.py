@@ -113,12 +113,13 @@ def train(
 
 
 def _print_metrics(results: dict[str, dict], title: str) -> None:
-    table = Table("model", "source", "n", "AUROC", "acc", "precision", "recall", "F1", "FPR", title=title)
+    table = Table("model", "source", "n", "AUROC", "acc", "precision", "recall", "F1", "FPR", "TN FP FN TP", title=title)
     for name, report in results.items():
         for src, m in report.items():
             auroc = "-" if m["auroc"] is None else f"{m['auroc']:.4f}"
             table.add_row(Path(name).parent.name or name, src, str(m["n"]), auroc, f"{m['accuracy']:.4f}",
-                          f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", f"{m['false_positive_rate']:.4f}")
+                          f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", f"{m['false_positive_rate']:.4f}",
+                          " ".join(str(v) for row in m["confusion"] for v in row))
     out.print(table)
 
 

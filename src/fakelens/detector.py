@@ -12,7 +12,7 @@ import torch
 from fakelens.errors import FakelensError, InputError
 from fakelens.faces import FaceDetector, crop_face, crop_whole_image
 from fakelens.imageio import load_rgb
-from fakelens.models import load_checkpoint
+from fakelens.models import fake_probability, load_checkpoint
 from fakelens.records import Analysis, FaceResult
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -40,6 +40,7 @@ class Detector:
         self.input_size = int(meta.get("input_size", getattr(model, "input_size", 160)))
         self.crop_scale = float(meta.get("crop_scale", 1.3))
         self.threshold = float(threshold if threshold is not None else meta.get("threshold", 0.5))
+        self.flip = bool(meta.get("flip", False))  # test-time flip, when the model card says it helps
         self._faces = faces
 
     @classmethod
@@ -61,7 +62,7 @@ class Detector:
         out = []
         for i in range(0, len(crops), batch_size):
             x = torch.from_numpy(np.stack(crops[i:i + batch_size])).permute(0, 3, 1, 2).float().div_(255)
-            out.append(torch.sigmoid(self.model(x)).numpy())
+            out.append(fake_probability(self.model, x, self.flip).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def _label(self, score: float) -> str:

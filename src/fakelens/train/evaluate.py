@@ -13,30 +13,30 @@ from torch.utils.data import DataLoader
 from fakelens.data import group_split, read_datasets
 from fakelens.data.cache import CropCache, build_cache
 from fakelens.metrics import binary_metrics, plot_roc
-from fakelens.models import load_checkpoint
+from fakelens.models import fake_probability, load_checkpoint
 from fakelens.train.dataset import TrainViews
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, channels_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def predict(model: nn.Module, loader: DataLoader, channels_last: bool = False, flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(labels, fake probabilities) over a loader."""
     model.eval()
     ys, ps = [], []
     for x, y in loader:
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        ps.append(torch.sigmoid(model(x)).numpy())
+        ps.append(fake_probability(model, x, flip).numpy())
         ys.append(y.numpy())
     return np.concatenate(ys), np.concatenate(ps)
 
 
 def evaluate_split(model: nn.Module, cache: CropCache, samples, idx: list[int], threshold: float,
-                   out: Path | None = None) -> dict:
+                   out: Path | None = None, flip: bool = False) -> dict:
     """Overall and per-source metrics on cached crops of samples[idx]; writes metrics.json and roc.png to `out`."""
     labels = np.array([s.label for s in samples])
     idx = [i for i in idx if cache.readable[i]]
     views = TrainViews(cache, labels, [(i, False) for i in idx], model.input_size, 0, train=False)
-    y, p = predict(model, DataLoader(views, batch_size=64))
+    y, p = predict(model, DataLoader(views, batch_size=64), flip=flip)
     sources = np.array([samples[i].source for i in idx])
     report = {"all": binary_metrics(y, p, threshold)}
     curves = {"all": (y, p)}
@@ -76,5 +76,6 @@ def evaluate(models: list[str | Path], data: list[str], sources: list[str] | Non
         if key not in caches:
             caches[key] = build_cache(samples, *key, Path(cache_dir) if cache_dir else None, progress=progress)
         sub = Path(out) / Path(path).stem if out and len(models) > 1 else (Path(out) if out else None)
-        results[str(path)] = evaluate_split(model, caches[key], samples, idx, float(meta.get("threshold", 0.5)), sub)
+        results[str(path)] = evaluate_split(model, caches[key], samples, idx, float(meta.get("threshold", 0.5)), sub,
+                                            flip=bool(meta.get("flip", False)))
     return results

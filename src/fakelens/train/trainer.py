@@ -121,6 +121,16 @@ def _warm_up_head(model, cache, labels, items, val_idx, cfg: TrainConfig) -> Non
             opt.step()
 
 
+def _per_source_auroc(y: np.ndarray, p: np.ndarray, sources: list[str]) -> dict:
+    src = np.array(sources)
+    out = {}
+    for name in sorted(set(sources)):
+        m = src == name
+        if len(np.unique(y[m])) == 2:
+            out[f"val_auroc:{name}"] = binary_metrics(y[m], p[m])["auroc"]
+    return out
+
+
 def _plot_history(history: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -221,6 +231,7 @@ def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> Trai
         sched.step(val_loss)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / max(total, 1), "train_acc": correct / max(total, 1),
                "val_loss": val_loss, "val_acc": vm["accuracy"], "val_auroc": vm["auroc"],
+               **_per_source_auroc(vy, vp, [samples[i].source for i, _ in val_items]),
                "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0, "train_images": total}
         history.append(row)
         tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
