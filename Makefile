@@ -27,6 +27,7 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_analyze.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_scores.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -112,6 +112,46 @@ def train(
         _print_metrics({str(r.checkpoint): r.test}, title=f"test split: {r.checkpoint}")
 
 
+@app.command()
+def explain(
+    paths: Annotated[list[Path], typer.Argument(help="Image files.", show_default=False)],
+    method: Annotated[str, typer.Option("--method", help="Method name(s), comma-separated, or all.")] = "gradcam",
+    out_dir: Annotated[Path, typer.Option("--out", help="Where maps (.npy) and overlays (.png) go.")] = Path("explanations"),
+    whole_image: Annotated[bool, typer.Option("--whole-image", help="Each input is already a face crop.")] = False,
+    target: Annotated[str, typer.Option(help="verdict (the predicted class), fake or real.")] = "verdict",
+    fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines per face and method).")] = "table",
+    model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default: the shipped model.")] = None,
+) -> None:
+    """Explain every face: a map per method (.npy), an overlay beside the face (.png), a record per (face, method)."""
+    from fakelens.detector import Detector
+    from fakelens.explain.run import explain_paths, parse_methods
+
+    if fmt not in ("table", "json") or target not in ("verdict", "fake", "real"):
+        fail("--format must be table or json; --target verdict, fake or real", 2)
+    try:
+        methods = parse_methods(method)
+    except ValueError as e:
+        fail(str(e), 2)
+    try:
+        det = Detector.load(model)
+    except FakelensError as e:
+        fail(str(e))
+    failed = False
+    table = Table(Column("path", overflow="fold"), "face", "method", "target", "seconds", Column("overlay", overflow="fold"),
+                  title="fakelens explain")
+    for rec in explain_paths(det, [str(p) for p in paths], methods, out_dir, whole_image, target):
+        failed |= rec["error"] is not None
+        if fmt == "json":
+            print(json.dumps(rec), flush=True)
+        elif rec["method"] is None:
+            table.add_row(rec["path"], "-", "-", "-", "-", rec["error"] or rec.get("label", ""))
+        else:
+            table.add_row(rec["path"], str(rec["face"]), rec["method"], rec["target"], f"{rec['seconds']:.3f}", rec["overlay"])
+    if fmt == "table":
+        out.print(table)
+    raise typer.Exit(1 if failed else 0)
+
+
 def _print_metrics(results: dict[str, dict], title: str) -> None:
     table = Table("model", "source", "n", "AUROC", "acc", "precision", "recall", "F1", "FPR", "TN FP FN TP", title=title)
     for name, report in results.items():

@@ -1,0 +1,11 @@
+"""Explanation methods behind one interface: `create_explainer(name, model).attribute(inputs, target)`."""
+
+from fakelens.explain.base import Explainer, Explanation
+from fakelens.explain.registry import create_explainer, list_explainers, register_explainer
+
+# Importing the method modules registers them (one file per method).
+from fakelens.explain import (  # noqa: E402,F401
+    activations, gradcam, gradcam_pp, integrated_gradients, occlusion, rise, saliency,
+)
+
+__all__ = ["Explainer", "Explanation", "create_explainer", "list_explainers", "register_explainer"]

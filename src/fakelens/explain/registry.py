@@ -1,0 +1,24 @@
+"""`create_explainer(name, model, **options)`, like the model registry."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from fakelens.explain.base import Explainer
+
+_EXPLAINERS: dict[str, type[Explainer]] = {}
+
+
+def register_explainer(cls: type[Explainer]) -> type[Explainer]:
+    _EXPLAINERS[cls.name] = cls
+    return cls
+
+
+def list_explainers() -> list[str]:
+    return list(_EXPLAINERS)
+
+
+def create_explainer(name: str, model: nn.Module, **options) -> Explainer:
+    if name not in _EXPLAINERS:
+        raise ValueError(f"unknown explanation method {name!r}; known: {', '.join(_EXPLAINERS)}")
+    return _EXPLAINERS[name](model, **options)
