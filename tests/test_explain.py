@@ -8,7 +8,7 @@ from torch import nn
 from fakelens.explain import create_explainer, list_explainers
 from fakelens.models import create_model
 
-ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "integrated-gradients", "occlusion", "rise"]
+ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "occlusion", "rise"]
 FAST = {"rise": {"masks": 1000}, "integrated-gradients": {"steps": 16}}
 
 
@@ -141,3 +141,30 @@ def test_explain_cli_writes_maps_overlays_and_records(tiny_checkpoint, astronaut
         assert Image.open(x["overlay"]).size == (128, 64)
     assert recs[-1]["path"] == str(bad_files["text"]) and "not a readable image" in recs[-1]["error"]
     assert CliRunner().invoke(app, ["explain", str(astronaut_path), "--method", "tarot"]).exit_code == 2
+
+
+def reference_guided_backprop(model, x):
+    """Independent guided backprop: clamp the gradient at every ReLU/ReLU6 output to >= 0."""
+    def clamp_grad(module, inputs, output):
+        output.register_hook(lambda g: g.clamp(min=0))
+
+    handles = [m.register_forward_hook(clamp_grad) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+    try:
+        x = x.clone().requires_grad_(True)
+        model(x).sum().backward()
+    finally:
+        for h in handles:
+            h.remove()
+    return x.grad.sum(1).numpy()
+
+
+def test_guided_backprop_gates_relu6_on_the_real_backbone():
+    torch.manual_seed(0)
+    model = create_model("efficientnet-lite0", pretrained=True, input_size=96).eval()
+    x = torch.rand(2, 3, 96, 96)
+    ours = np.stack([e.map for e in create_explainer("guided-backprop", model).attribute(x)])
+    ref = reference_guided_backprop(model, x)
+    np.testing.assert_allclose(ours, ref, atol=1e-4 * np.abs(ref).max())
+    xx = x.clone().requires_grad_(True)
+    grad = torch.autograd.grad(model(xx).sum(), xx)[0].sum(1).numpy()
+    assert np.abs(ours - grad).max() > 0.1 * np.abs(grad).max()  # the ReLU6 gates changed the map
