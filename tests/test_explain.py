@@ -7,25 +7,29 @@ from torch import nn
 
 from fakelens.explain import create_explainer, list_explainers
 from fakelens.models import create_model
+from fakelens.models.head import DeepfakeClassifier
 
-ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "occlusion", "rise"]
+ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "lrp", "occlusion", "rise"]
 FAST = {"rise": {"masks": 1000}, "integrated-gradients": {"steps": 16}}
 
 
-class PatchModel(nn.Module):
-    """Fires only on saturated red pixels (red > 0.8): its logit is a mean of those responses."""
-
-    def __init__(self):
-        super().__init__()
-        conv = nn.Conv2d(3, 2, 1)
-        with torch.no_grad():
-            conv.weight.zero_()
-            conv.weight[:, 0] = 10.0
-            conv.bias.fill_(-8.0)
-        self.backbone = nn.Sequential(conv, nn.ReLU(), nn.AvgPool2d(4))
-
-    def forward(self, x):
-        return 16 * self.backbone(x).mean((1, 2, 3)) - 1
+def PatchModel() -> DeepfakeClassifier:
+    """A classifier that fires only on saturated red pixels (red > 0.8): the right map is the patch."""
+    conv = nn.Conv2d(3, 2, 1)
+    backbone = nn.Sequential(conv, nn.ReLU(), nn.AvgPool2d(4))
+    model = DeepfakeClassifier(backbone, feature_dim=2, input_size=64, mean=0.0, std=1.0)
+    h = model.head
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[:, 0] = 10.0
+        conv.bias.fill_(-8.0)
+        h.fc1.weight.zero_()
+        h.fc1.bias.zero_()
+        h.fc1.weight[0] = 1.0
+        h.fc2.weight.zero_()
+        h.fc2.weight[0, 0] = 8.0
+        h.fc2.bias.fill_(-1.0)
+    return model.eval()
 
 
 def planted(seed=0, size=64, at=(8, 36)):
@@ -168,3 +172,45 @@ def test_guided_backprop_gates_relu6_on_the_real_backbone():
     xx = x.clone().requires_grad_(True)
     grad = torch.autograd.grad(model(xx).sum(), xx)[0].sum(1).numpy()
     assert np.abs(ours - grad).max() > 0.1 * np.abs(grad).max()  # the ReLU6 gates changed the map
+
+
+def zero_biases(model):
+    """Make every folded bias zero (BN shift = its mean's scaled value; linear biases 0)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.bias.copy_(m.running_mean * m.weight / torch.sqrt(m.running_var + m.eps))
+            elif isinstance(m, (nn.Linear, nn.Conv2d)) and m.bias is not None:
+                m.bias.zero_()
+    return model
+
+
+@pytest.mark.parametrize("rule, first, tol", [("epsilon", "box", 1e-3), ("gamma", "box", 1e-3), ("gamma", "flat", 1e-3),
+                                              ("epsilon", "same", 1e-3),
+                                              ("alphabeta", "box", 1e-2)])  # z+ drops units with no positive input
+def test_lrp_conserves_relevance_through_residual_adds(rule, first, tol):
+    """With zero biases nothing can absorb relevance: the map must sum to the logit, residual adds included."""
+    torch.manual_seed(0)
+    model = zero_biases(create_model("efficientnet-lite0", pretrained=True, input_size=96).eval())
+    with torch.no_grad():
+        model.head.bn.running_mean.normal_()  # a non-trivial head
+        zero_biases(model)
+    x = torch.rand(2, 3, 96, 96)
+    with torch.no_grad():
+        logits = model(x)
+    maps = create_explainer("lrp", model, rule=rule, first=first).attribute(x)
+    for m, logit in zip(maps, logits.tolist()):
+        assert abs(m.map.sum() - logit) < tol * abs(logit) + 1e-6, (rule, first, m.map.sum(), logit)
+
+
+def test_lrp_bn_folding_keeps_the_forward_exact():
+    from fakelens.explain.lrp import LRP, Rule
+
+    torch.manual_seed(0)
+    model = create_model("efficientnet-lite0", pretrained=True, input_size=96).eval()
+    x = torch.rand(2, 3, 96, 96)
+    lrp = LRP(model)
+    eps = Rule("epsilon", 1e-9, 0, 1, 0)
+    folded = lrp._head(lrp._features(model.normalize(x), eps, {}), eps).detach()
+    with torch.no_grad():
+        np.testing.assert_allclose(folded.numpy(), model(x).numpy(), rtol=1e-3, atol=1e-4)
