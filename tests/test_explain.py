@@ -9,8 +9,12 @@ from fakelens.explain import create_explainer, list_explainers
 from fakelens.models import create_model
 from fakelens.models.head import DeepfakeClassifier
 
-ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "lrp", "occlusion", "rise"]
-FAST = {"rise": {"masks": 1000}, "integrated-gradients": {"steps": 16}}
+ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "lrp", "lime",
+                       "shap", "occlusion", "rise"]
+# Superpixel methods get a grid aligned with the patch and a black fill: a uniform red patch
+# painted with its own mean colour (lime's default) would not be hidden at all.
+GRID = {"samples": 500, "segmentation": "grid:8", "fill": 0.0}
+FAST = {"rise": {"masks": 1000}, "integrated-gradients": {"steps": 16}, "lime": GRID, "shap": GRID}
 
 
 def PatchModel() -> DeepfakeClassifier:
@@ -119,7 +123,8 @@ def test_activations_show_the_chosen_layer():
 def test_every_method_runs_on_the_real_backbone(method):
     torch.manual_seed(0)
     model = create_model("efficientnet-lite0", pretrained=False, input_size=96).eval()
-    opts = {"rise": {"masks": 64}, "integrated-gradients": {"steps": 4}, "occlusion": {"window": 0.25, "stride": 0.25}}
+    opts = {"rise": {"masks": 64}, "integrated-gradients": {"steps": 4}, "occlusion": {"window": 0.25, "stride": 0.25},
+            "lime": {"samples": 64}, "shap": {"samples": 64}}
     out = create_explainer(method, model, **opts.get(method, {})).attribute(torch.rand(2, 3, 96, 96))
     assert len(out) == 2 and all(e.map.shape == (96, 96) and np.isfinite(e.map).all() for e in out)
     assert all(0 <= e.score <= 1 for e in out)
@@ -133,16 +138,17 @@ def test_explain_cli_writes_maps_overlays_and_records(tiny_checkpoint, astronaut
 
     from fakelens.cli import app
 
-    r = CliRunner().invoke(app, ["explain", str(astronaut_path), str(bad_files["text"]), "--method", "gradcam,saliency",
+    r = CliRunner().invoke(app, ["explain", str(astronaut_path), str(bad_files["text"]), "--method", "gradcam,saliency,lime",
                                  "--out", str(tmp_path), "--format", "json", "--model", str(tiny_checkpoint)])
     assert r.exit_code == 1  # the text file failed; the photo was still explained
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     good = [x for x in recs if x["error"] is None]
-    assert [x["method"] for x in good] == ["gradcam", "saliency"]
+    assert [x["method"] for x in good] == ["gradcam", "saliency", "lime"]
     for x in good:
         assert x["path"] == str(astronaut_path) and len(x["face"]) == 4 and x["seconds"] > 0
         assert np.load(x["map"]).shape == (64, 64)
-        assert Image.open(x["overlay"]).size == (128, 64)
+        # face | map over face; LIME: face | positive superpixels | positive and negative
+        assert Image.open(x["overlay"]).size == ((192 if x["method"] == "lime" else 128), 64)
     assert recs[-1]["path"] == str(bad_files["text"]) and "not a readable image" in recs[-1]["error"]
     assert CliRunner().invoke(app, ["explain", str(astronaut_path), "--method", "tarot"]).exit_code == 2
 

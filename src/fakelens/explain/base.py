@@ -29,6 +29,7 @@ class Explanation:
     seconds: float = 0.0
     signed: bool = False
     score: float | None = None  # the model's probability of fake for this input
+    segments: np.ndarray | None = None  # superpixel labels, for LIME and SHAP
 
     def to_dict(self) -> dict:
         return {"method": self.method, "target": self.target, "params": self.params, "seconds": self.seconds,
@@ -63,14 +64,15 @@ class Explainer:
             inputs = inputs.unsqueeze(0)
         t0 = time.perf_counter()
         maps = self._attribute(inputs.detach().float(), target, **opts)
+        maps, segments = maps if isinstance(maps, tuple) else (maps, [None] * len(inputs))
         seconds = (time.perf_counter() - t0) / len(inputs)
         with torch.no_grad():
             scores = torch.sigmoid(self.model(inputs)).tolist()
-        return [Explanation(m.astype(np.float32), self.name, target, _jsonable(opts), round(seconds, 5), self.signed, s)
-                for m, s in zip(np.asarray(maps), scores)]
+        return [Explanation(m.astype(np.float32), self.name, target, _jsonable(opts), round(seconds, 5), self.signed, s, seg)
+                for m, s, seg in zip(np.asarray(maps), scores, segments)]
 
     def _attribute(self, inputs: torch.Tensor, target: Target, **options) -> np.ndarray:
-        """N x H x W maps for the batch."""
+        """N x H x W maps for the batch, or (maps, per-image superpixel labels)."""
         raise NotImplementedError
 
 

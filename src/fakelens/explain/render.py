@@ -25,3 +25,21 @@ def overlay(face: np.ndarray, m: np.ndarray, signed: bool, alpha: float = 0.55) 
     weight = alpha * (np.abs(normalise(m, signed))[..., None] if signed else 1.0)
     blended = (face.astype(np.float32) * (1 - weight) + colour * weight).astype(np.uint8)
     return np.concatenate([face, blended], axis=1)
+
+
+def superpixel_panels(face: np.ndarray, m: np.ndarray, segments: np.ndarray, top: int = 5) -> np.ndarray:
+    """LIME's two views, as seeds 001/002 draw them: [face | top positive superpixels only |
+    top positive (green) and negative (red) superpixels], with superpixel boundaries."""
+    from skimage.segmentation import mark_boundaries
+
+    values = np.array([m[segments == s].mean() for s in range(int(segments.max()) + 1)])
+    order = np.argsort(-np.abs(values))[:top]
+    pos = [s for s in order if values[s] > 0]
+    neg = [s for s in order if values[s] < 0]
+    f = face.astype(np.float32) / 255
+    only_pos = np.where(np.isin(segments, pos)[..., None], f, f * 0.25)
+    both = f.copy()
+    both[np.isin(segments, pos)] = both[np.isin(segments, pos)] * 0.5 + np.array([0, 1, 0]) * 0.5
+    both[np.isin(segments, neg)] = both[np.isin(segments, neg)] * 0.5 + np.array([1, 0, 0]) * 0.5
+    panels = [f, mark_boundaries(only_pos, segments, color=(1, 1, 0)), mark_boundaries(both, segments, color=(1, 1, 0))]
+    return (np.concatenate(panels, axis=1) * 255).clip(0, 255).astype(np.uint8)

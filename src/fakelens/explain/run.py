@@ -14,7 +14,7 @@ from PIL import Image
 from fakelens.detector import Detector
 from fakelens.errors import FakelensError
 from fakelens.explain.registry import create_explainer, list_explainers
-from fakelens.explain.render import overlay
+from fakelens.explain.render import overlay, superpixel_panels
 from fakelens.faces import crop_face, crop_whole_image
 from fakelens.imageio import load_rgb
 
@@ -64,7 +64,9 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
                 for i, e in zip(idx, explainer.attribute(x[idx], target=t)):
                     base = out / f"{stem}-face{i}-{method.replace('+', 'p')}"
                     np.save(base.with_suffix(".npy"), e.map)
-                    Image.fromarray(overlay(images[i], e.map, e.signed)).save(base.with_suffix(".png"))
+                    picture = (superpixel_panels(images[i], e.map, e.segments) if e.segments is not None
+                               else overlay(images[i], e.map, e.signed))
+                    Image.fromarray(picture).save(base.with_suffix(".png"))
                     yield {"path": str(path), "face": boxes[i], "crop_box": list(crops[i].square), "method": method,
                            "target": t, "score": round(float(scores[i]), 6), "map": str(base.with_suffix(".npy")),
                            "overlay": str(base.with_suffix(".png")), "seconds": e.seconds, "signed": e.signed,
