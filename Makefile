@@ -10,7 +10,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_analyze.py
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_scores.py
+	$(PY) benchmarks/bench_explain.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

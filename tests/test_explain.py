@@ -220,3 +220,14 @@ def test_lrp_bn_folding_keeps_the_forward_exact():
     folded = lrp._head(lrp._features(model.normalize(x), eps, {}), eps).detach()
     with torch.no_grad():
         np.testing.assert_allclose(folded.numpy(), model(x).numpy(), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["lime", "occlusion", "rise"])
+def test_onnx_backend_matches_torch(method):
+    model = PatchModel()
+    x = torch.stack([planted(0)[0], planted(1, at=(40, 4))[0]])
+    opts = FAST.get(method, {})
+    a = create_explainer(method, model, backend="onnx", **opts).attribute(x)
+    b = create_explainer(method, model, backend="torch", **opts).attribute(x)
+    for ea, eb in zip(a, b):
+        np.testing.assert_allclose(ea.map, eb.map, atol=1e-4 * max(1.0, np.abs(eb.map).max()))

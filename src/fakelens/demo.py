@@ -46,6 +46,10 @@ def main(out: str = "demo-out") -> int:
     for r in results:
         score = "-" if r.score is None else f"{r.score:.3f}"
         print(f"  {r.path:40s} {r.label:8s} score {score:>6s}  faces {len(r.faces)}")
+    from fakelens.explain.run import explain_paths
+
+    records = list(explain_paths(det, [str(p) for p in paths[:2]], ["gradcam", "lime"], folder / "explanations"))
+    print(f"explanations (Grad-CAM, LIME) of {len(records) // 2} faces in {(folder / 'explanations').resolve()}")
     print(f"inputs and analysis.jsonl written to {folder.resolve()}")
     return 1 if any(r.label == "error" for r in results) else 0
 

@@ -50,6 +50,16 @@ class Explainer:
         self.model = model.eval()
         self.options = {**self.defaults, **options}
 
+    def scorer(self, backend: str) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The no-gradient forward for perturbation methods: ONNX Runtime (backend='onnx') or torch."""
+        if backend not in ("onnx", "torch"):
+            raise ValueError(f"backend must be onnx or torch, not {backend!r}")
+        if backend == "onnx":
+            from fakelens.models.onnx import onnx_forward
+
+            return onnx_forward(self.model)
+        return self.model
+
     def forward_for(self, target: Target) -> Callable[[torch.Tensor], torch.Tensor]:
         """The scalar explained per image: the fake logit, or its negation for 'real'."""
         sign = 1.0 if target == "fake" else -1.0

@@ -22,11 +22,12 @@ class Lime(Explainer):
     name = "lime"
     signed = True
     defaults = {"samples": 1000, "kernel_size": 4, "max_dist": 200, "ratio": 0.2, "segmentation": "quickshift", "fill": "mean", "kernel_width": 0.25,
-                "batch_size": 64, "seed": 0}
+                "batch_size": 64, "backend": "onnx", "seed": 0}
 
     @torch.no_grad()
-    def _attribute(self, inputs, target, samples, kernel_size, max_dist, ratio, segmentation, fill, kernel_width, batch_size, seed):
+    def _attribute(self, inputs, target, samples, kernel_size, max_dist, ratio, segmentation, fill, kernel_width, batch_size, backend, seed):
         maps, segments = [], []
+        forward = self.scorer(backend)
         for x in inputs:
             seg = segment(x.permute(1, 2, 0).numpy(), kernel_size, max_dist, ratio, seed, segmentation)
             n = int(seg.max()) + 1
@@ -36,7 +37,7 @@ class Lime(Explainer):
             segt = torch.from_numpy(seg)
             background = hidden(x, segt, fill)
             keep_t = torch.from_numpy(keep)
-            probs = torch.cat([torch.sigmoid(self.model(masked_batch(x, background, segt, k)))
+            probs = torch.cat([torch.sigmoid(forward(masked_batch(x, background, segt, k)))
                                for k in keep_t.split(int(batch_size))]).numpy()
             y = probs if target == "fake" else 1 - probs
             # lime's kernel: cosine distance to the all-on sample, exponential kernel

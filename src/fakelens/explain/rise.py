@@ -24,18 +24,19 @@ def rise_masks(n: int, size: int, grid: int, p: float, generator: torch.Generato
 @register_explainer
 class Rise(Explainer):
     name = "rise"
-    defaults = {"masks": 4000, "grid": 8, "p": 0.5, "batch_size": 64, "seed": 0}
+    defaults = {"masks": 4000, "grid": 8, "p": 0.5, "batch_size": 64, "backend": "onnx", "seed": 0}
 
     @torch.no_grad()
-    def _attribute(self, inputs, target, masks, grid, p, batch_size, seed):
+    def _attribute(self, inputs, target, masks, grid, p, batch_size, backend, seed):
         size = inputs.shape[-1]
         g = torch.Generator().manual_seed(int(seed))
         m = rise_masks(int(masks), size, int(grid), float(p), g)
         out = []
+        forward = self.scorer(backend)
         for x in inputs:
             sal = torch.zeros(size, size)
             for b in m.split(int(batch_size)):
-                prob = torch.sigmoid(self.model(x.unsqueeze(0) * b.unsqueeze(1)))
+                prob = torch.sigmoid(forward(x.unsqueeze(0) * b.unsqueeze(1)))
                 prob = prob if target == "fake" else 1 - prob
                 sal += (prob.view(-1, 1, 1) * b).sum(0)
             out.append((sal / (len(m) * p)).numpy())

@@ -16,12 +16,13 @@ from fakelens.explain.superpixels import hidden, segment
 class Shap(Explainer):
     name = "shap"
     signed = True
-    defaults = {"samples": 1000, "kernel_size": 4, "max_dist": 200, "ratio": 0.2, "segmentation": "quickshift", "fill": "mean", "batch_size": 64, "seed": 0}
+    defaults = {"samples": 1000, "kernel_size": 4, "max_dist": 200, "ratio": 0.2, "segmentation": "quickshift", "fill": "mean", "batch_size": 64, "backend": "onnx", "seed": 0}
 
-    def _attribute(self, inputs, target, samples, kernel_size, max_dist, ratio, segmentation, fill, batch_size, seed):
+    def _attribute(self, inputs, target, samples, kernel_size, max_dist, ratio, segmentation, fill, batch_size, backend, seed):
         sign = 1.0 if target == "fake" else -1.0
         # Shapley values of the probability, as the shap package reports for classifiers.
-        prob = (lambda x: torch.sigmoid(self.model(x))) if sign > 0 else (lambda x: 1 - torch.sigmoid(self.model(x)))
+        forward = self.scorer(backend)
+        prob = (lambda x: torch.sigmoid(forward(x))) if sign > 0 else (lambda x: 1 - torch.sigmoid(forward(x)))
         ks = KernelShap(prob)
         maps, segments = [], []
         for x in inputs:
