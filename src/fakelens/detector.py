@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from fakelens.errors import FakelensError, InputError
-from fakelens.faces import FaceDetector, crop_face, crop_whole_image
+from fakelens.faces import DetectedFace, FaceCrop, FaceDetector, crop_face, crop_whole_image
 from fakelens.imageio import load_rgb
 from fakelens.models import fake_probability, load_checkpoint
 from fakelens.records import Analysis, FaceResult
@@ -65,6 +65,13 @@ class Detector:
             out.append(fake_probability(self.model, x, self.flip).numpy())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
+    def face_crops(self, rgb: np.ndarray, whole_image: bool = False) -> list[tuple[FaceCrop, DetectedFace | None]]:
+        """Model-ready crops of every face (largest first), with the detection behind each
+        (None with whole_image, where the whole image is the one crop)."""
+        if whole_image:
+            return [(crop_whole_image(rgb, self.input_size), None)]
+        return [(crop_face(rgb, f.landmarks, self.input_size, self.crop_scale), f) for f in self.faces.detect(rgb)]
+
     def _label(self, score: float) -> str:
         return "fake" if score >= self.threshold else "real"
 
@@ -72,18 +79,12 @@ class Detector:
         """Analyze an HxWx3 uint8 RGB image already in memory."""
         t0 = time.perf_counter()
         h, w = rgb.shape[:2]
-        if whole_image:
-            crops, boxes, flags, lms = [crop_whole_image(rgb, self.input_size)], [[0, 0, w, h]], [[]], [None]
-        else:
-            found = self.faces.detect(rgb)
-            crops = [crop_face(rgb, f.landmarks, self.input_size, self.crop_scale) for f in found]
-            boxes = [list(f.box) for f in found]
-            flags = [["small"] if f.size < SMALL_FACE_PX else [] for f in found]
-            lms = [f.landmarks.round(1).tolist() for f in found]
-        scores = self.score_crops([c.image for c in crops])
-        faces = [FaceResult(box=b, score=round(float(s), 6), label=self._label(float(s)), flags=fl,
-                            crop_box=list(c.square), landmarks=lm)
-                 for b, s, fl, c, lm in zip(boxes, scores, flags, crops, lms)]
+        found = self.face_crops(rgb, whole_image)
+        scores = self.score_crops([c.image for c, _ in found])
+        faces = [FaceResult(box=list(f.box) if f else [0, 0, w, h], score=round(float(s), 6), label=self._label(float(s)),
+                            flags=["small"] if f and f.size < SMALL_FACE_PX else [], crop_box=list(c.square),
+                            landmarks=f.landmarks.round(1).tolist() if f else None)
+                 for (c, f), s in zip(found, scores)]
         if faces:
             score = max(f.score for f in faces)
             label = self._label(score)

@@ -15,7 +15,6 @@ from fakelens.detector import Detector
 from fakelens.errors import FakelensError
 from fakelens.explain.registry import create_explainer, list_explainers
 from fakelens.explain.render import overlay, superpixel_panels
-from fakelens.faces import crop_face, crop_whole_image
 from fakelens.imageio import load_rgb
 
 
@@ -44,12 +43,9 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
             yield {"path": str(path), "face": None, "method": None, "error": str(e)}
             continue
         h, w = rgb.shape[:2]
-        if whole_image:
-            crops, boxes = [crop_whole_image(rgb, det.input_size)], [[0, 0, w, h]]
-        else:
-            found = det.faces.detect(rgb)
-            crops = [crop_face(rgb, f.landmarks, det.input_size, det.crop_scale) for f in found]
-            boxes = [list(f.box) for f in found]
+        found = det.face_crops(rgb, whole_image)
+        crops = [c for c, _ in found]
+        boxes = [list(f.box) if f else [0, 0, w, h] for _, f in found]
         if not crops:
             yield {"path": str(path), "face": None, "method": None, "label": "no_face", "error": None}
             continue
