@@ -63,7 +63,10 @@ def test_missing_model_is_one_line_error(astronaut_path, tmp_path):
     assert r.exit_code == 1 and "no such checkpoint" in r.stderr and "Traceback" not in r.output
 
 
-def test_table_output(tiny_checkpoint, astronaut_path, bad_files):
+def test_table_output(tiny_checkpoint, astronaut_path, bad_files, monkeypatch):
+    import fakelens.cli
+
+    monkeypatch.setattr(fakelens.cli.out, "width", 250)  # no folding, whatever the terminal
     r = runner.invoke(app, ["analyze", str(astronaut_path), str(bad_files["empty"]), "--model", str(tiny_checkpoint)])
     assert r.exit_code == 1
     assert "astronaut.png" in r.stdout and "error" in r.stdout and "empty file" in r.stdout
