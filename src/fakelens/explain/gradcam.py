@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from captum.attr import LayerGradCam
 
 from fakelens.explain.base import Explainer, default_layer, upsample

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from fakelens.data import group_kfold, group_split, read_datasets
 from fakelens.data.cache import build_cache
 from fakelens.metrics import best_threshold, binary_metrics
-from fakelens.models import create_model, save_checkpoint
+from fakelens.models import create_model, load_checkpoint, save_checkpoint
 from fakelens.train.dataset import TrainViews, training_items
 from fakelens.train.evaluate import evaluate_split, predict
 
@@ -91,7 +91,7 @@ def _set_train(model: nn.Module) -> None:
             m.eval()
 
 
-def _warm_up_head(model, cache, labels, items, val_idx, cfg: TrainConfig) -> None:
+def _warm_up_head(model, cache, labels, items, cfg: TrainConfig) -> None:
     """Fit the head on pooled features of un-augmented crops from the frozen backbone."""
     if cfg.warmup_epochs <= 0:
         return
@@ -199,7 +199,7 @@ def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> Trai
         history, best_loss, start_epoch = state["history"], state["best_loss"], state["epoch"] + 1
     else:
         warm_items = training_items(split["train"], labels, cache, cfg.sbi_ratio, np.random.default_rng(cfg.seed))
-        _warm_up_head(model, cache, labels, warm_items, split["val"], cfg)
+        _warm_up_head(model, cache, labels, warm_items, cfg)
 
     model = model.to(memory_format=torch.channels_last)  # ~1.5x faster training steps on this CPU
     best_path = out / "best.safetensors"
@@ -247,8 +247,6 @@ def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> Trai
         _plot_history(history, out / "history.png")
         if stale >= cfg.early_stop:
             break
-
-    from fakelens.models import load_checkpoint
 
     best, best_meta = load_checkpoint(best_path)
     test = evaluate_split(best, cache, samples, split["test"], best_meta.get("threshold", 0.5), out)
