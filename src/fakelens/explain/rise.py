@@ -15,10 +15,12 @@ def rise_masks(n: int, size: int, grid: int, p: float, generator: torch.Generato
     cell = int(np.ceil(size / grid))
     up = (grid + 1) * cell
     cells = (torch.rand(n, 1, grid, grid, generator=generator) < p).float()
-    big = torch.nn.functional.interpolate(cells, size=(up, up), mode="bilinear", align_corners=False)
+    big = torch.nn.functional.interpolate(cells, size=(up, up), mode="bilinear", align_corners=False)[:, 0]
     dx = torch.randint(0, cell, (n,), generator=generator)
     dy = torch.randint(0, cell, (n,), generator=generator)
-    return torch.stack([big[i, 0, dy[i]:dy[i] + size, dx[i]:dx[i] + size] for i in range(n)])
+    offsets = torch.arange(size)
+    rows, cols = (dy[:, None] + offsets)[:, :, None], (dx[:, None] + offsets)[:, None, :]
+    return big[torch.arange(n)[:, None, None], rows, cols]  # one gather instead of n slices
 
 
 @register_explainer
@@ -28,16 +30,16 @@ class Rise(Explainer):
 
     @torch.no_grad()
     def _attribute(self, inputs, target, masks, grid, p, batch_size, backend, seed):
-        size = inputs.shape[-1]
-        g = torch.Generator().manual_seed(int(seed))
-        m = rise_masks(int(masks), size, int(grid), float(p), g)
+        size, total, bs = inputs.shape[-1], int(masks), int(batch_size)
         out = []
         forward = self.scorer(backend)
         for x in inputs:
+            g = torch.Generator().manual_seed(int(seed))  # the same masks for every image
             sal = torch.zeros(size, size)
-            for b in m.split(int(batch_size)):
+            for start in range(0, total, bs):  # masks made batch by batch: 4000 at once would take 0.5 GB
+                b = rise_masks(min(bs, total - start), size, int(grid), float(p), g)
                 prob = torch.sigmoid(forward(x.unsqueeze(0) * b.unsqueeze(1)))
                 prob = prob if target == "fake" else 1 - prob
                 sal += (prob.view(-1, 1, 1) * b).sum(0)
-            out.append((sal / (len(m) * p)).numpy())
+            out.append((sal / (total * p)).numpy())
         return np.stack(out)
