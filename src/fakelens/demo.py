@@ -49,7 +49,8 @@ def main(out: str = "demo-out") -> int:
     from fakelens.explain.run import explain_paths
 
     records = list(explain_paths(det, [str(p) for p in paths[:2]], ["gradcam", "lime"], folder / "explanations"))
-    print(f"explanations (Grad-CAM, LIME) of {len(records) // 2} faces in {(folder / 'explanations').resolve()}")
+    faces = {(r["path"], tuple(r["face"])) for r in records if r["face"]}
+    print(f"explanations (Grad-CAM, LIME) of {len(faces)} faces in {(folder / 'explanations').resolve()}")
     print(f"inputs and analysis.jsonl written to {folder.resolve()}")
     return 1 if any(r.label == "error" for r in results) else 0
 

@@ -94,7 +94,7 @@ def default_layer(model: nn.Module) -> nn.Module:
     """The last convolutional feature map: the classifier's backbone output."""
     if hasattr(model, "backbone"):
         return model.backbone
-    raise ValueError("model has no .backbone; pass layer=")
+    raise ValueError("model has no .backbone to take the feature map from")
 
 
 def upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Guided Backprop (Springenberg et al., 2015), via Captum, made correct on ReLU6 backbones.
 
 Captum's GuidedBackprop hooks only nn.ReLU modules: on EfficientNet-Lite, whose activations
-are nn.ReLU6, it silently returns the plain gradient. We run it on a copy of the model whose
+are nn.ReLU6, it guides none of them (only our head's nn.ReLU). We run it on a copy of the model whose
 ReLU6 modules are an nn.ReLU subclass computing ReLU6, so the hooks fire and the gradient is
 gated both by the forward pass (0 < x < 6) and by its own sign.
 """

@@ -1,6 +1,6 @@
 """Layer-wise Relevance Propagation (Bach et al., 2015; Montavon et al., 2019) for our classifiers.
 
-Written here because neither library is correct on EfficientNet-Lite: Captum's LRP skips
+Written here because neither library is correct on EfficientNet-Lite (as STACK.md reports): Captum's LRP skips
 modules with children (so the padded convs), refuses reused activation modules and breaks
 on the static padding; zennit does not propagate through the residual adds (relevance is
 not conserved) and folds no BatchNorm by itself. This implementation:

@@ -52,8 +52,8 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
         x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
         scores = det.score_crops(images)
         stem = f"{k:04d}-{_stem(str(path))}"
+        tgts = [("fake" if s >= det.threshold else "real") if target == "verdict" else target for s in scores]
         for method, explainer in explainers.items():
-            tgts = [("fake" if s >= det.threshold else "real") if target == "verdict" else target for s in scores]
             for t in sorted(set(tgts)):
                 idx = [i for i, tt in enumerate(tgts) if tt == t]
                 for i, e in zip(idx, explainer.attribute(x[idx], target=t)):
