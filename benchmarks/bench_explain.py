@@ -12,6 +12,7 @@ import torch
 
 from fakelens.detector import Detector
 from fakelens.explain import create_explainer, list_explainers
+from fakelens.explain.registry import explainer_class
 from fakelens.faces import crop_face
 
 
@@ -50,7 +51,8 @@ def main() -> None:
     model = det.model
     settings = {"lime": {"samples": 1000}, "shap": {"samples": 1000}, "rise": {"masks": 4000}}
     ours = {}
-    methods = list_explainers() if args.methods == "all" else args.methods.split(",")
+    methods = ([m for m in list_explainers() if explainer_class(m).input_dims == 4] if args.methods == "all"
+               else args.methods.split(","))
     for m in methods:
         ex = create_explainer(m, model, **settings.get(m, {}))
         rep = 1 if m in ("lime", "shap", "rise") else args.repeat

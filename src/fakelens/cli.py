@@ -36,35 +36,57 @@ def _split_list(value: Optional[str]) -> Optional[list[str]]:
 
 @app.command()
 def analyze(
-    paths: Annotated[list[Path], typer.Argument(help="Image files to analyze.", show_default=False)],
-    whole_image: Annotated[bool, typer.Option("--whole-image", help="Skip face detection: each input is already a face crop.")] = False,
+    paths: Annotated[list[Path], typer.Argument(help="Image or video files to analyze.", show_default=False)],
+    whole_image: Annotated[bool, typer.Option("--whole-image", help="Skip face detection: each image is already a face crop.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines, one object per input).")] = "table",
-    model: Annotated[Optional[Path], typer.Option(help="Checkpoint (.safetensors); default: the shipped model.")] = None,
+    model: Annotated[Optional[Path], typer.Option(help="Image checkpoint (.safetensors); default: the shipped model.")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="Fake if score >= threshold; default: the model's.")] = None,
     landmarks: Annotated[bool, typer.Option("--landmarks", help="Include the 68 landmarks per face in JSON.")] = False,
+    frames: Annotated[int, typer.Option("--frames", help="Videos: frames sampled uniformly.")] = 32,
+    every: Annotated[Optional[int], typer.Option("--every", help="Videos: every k-th frame instead.")] = None,
+    fps: Annotated[Optional[float], typer.Option("--fps", help="Videos: frames per second instead.")] = None,
+    video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
 ) -> None:
-    """Score every face in each image: label real/fake/no_face/error and the probability of fake."""
+    """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
         fail(f"--format must be table or json, not {fmt!r}", 2)
+    if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0):
+        fail("--frames and --every must be >= 1, --fps > 0", 2)
     from fakelens.detector import Detector
+    from fakelens.video import is_video
 
     try:
         det = Detector.load(model, threshold=threshold)
     except FakelensError as e:
         fail(str(e))
+    videos = None
     failed = False
     table = None
     if fmt == "table":
-        table = Table(Column("path", overflow="fold"), "label", "score", "faces", Column("note", overflow="fold"),
+        table = Table(Column("path", overflow="fold"), "kind", "label", "score", "faces", Column("note", overflow="fold"),
                       title=f"fakelens analyze (model {det.name}, threshold {det.threshold:.2f})")
-    for result in det.analyze_many([str(p) for p in paths], whole_image=whole_image):
+    for path in paths:
+        if is_video(path):
+            if videos is None:
+                from fakelens.video.analyze import VideoDetector
+
+                try:
+                    videos = VideoDetector.load(video_model, frames=det)
+                except FakelensError as e:
+                    fail(str(e))
+            result = videos.analyze(path, num_frames=frames, every=every, fps=fps)
+        else:
+            result = det.analyze(str(path), whole_image=whole_image)
         failed |= result.label == "error"
         if fmt == "json":
             print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
         else:
             colour = {"fake": "red", "real": "green", "error": "yellow"}.get(result.label, "")
             note = result.error or ", ".join(sorted({fl for f in result.faces for fl in f.flags}))
-            table.add_row(result.path, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
+            if result.kind == "video" and result.frames is not None:
+                note = "; ".join(filter(None, [f"{len({f.index for f in result.frames})} frames with faces, "
+                                              f"{len(result.tracks)} tracks", *(result.warnings or [])]))
+            table.add_row(str(result.path), result.kind, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
                           "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
     if table is not None:
         out.print(table)
@@ -112,17 +134,55 @@ def train(
         _print_metrics({str(r.checkpoint): r.test}, title=f"test split: {r.checkpoint}")
 
 
+@app.command("train-video")
+def train_video(
+    data: Annotated[list[Path], typer.Argument(help="Dataset folders holding video clips (labels.csv layout or real/ and fake/).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder: video.safetensors, report.json, cv_table.md.")] = Path("runs/video"),
+    frame_model: Annotated[Optional[Path], typer.Option(help="Image checkpoint whose features the LSTM reads; default: shipped.")] = None,
+    sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated (e.g. videos-ffpp).")] = None,
+    window: Annotated[int, typer.Option(help="Frames averaged per window (A_w).")] = 4,
+    stride: Annotated[int, typer.Option(help="Window stride in frames.")] = 2,
+    steps: Annotated[int, typer.Option(help="Training steps per model.")] = 400,
+    sbi_copies: Annotated[int, typer.Option(help="Self-blended fake copies per real clip (0 disables).")] = 2,
+    cross_validate: Annotated[bool, typer.Option(help="Leave-one-group-out table of the four seed-000 models.")] = True,
+    seed: int = 0,
+) -> None:
+    """Train the DeepExplain video model (CNN features + windowed LSTM) on cached clip features."""
+    from fakelens.video.train import VideoTrainConfig, train_video as run_train_video
+
+    if window < 1 or stride < 1 or steps < 1 or sbi_copies < 0:
+        fail("--window, --stride and --steps must be >= 1, --sbi-copies >= 0", 2)
+    cfg = VideoTrainConfig(data=[str(d) for d in data], out=str(out_dir), frame_model=str(frame_model) if frame_model else None,
+                           sources=_split_list(sources), window=window, stride=stride, steps=steps,
+                           sbi_copies=sbi_copies, cross_validate=cross_validate, seed=seed)
+    try:
+        report = run_train_video(cfg)
+    except FakelensError as e:
+        fail(str(e))
+    out.print(f"{report['clips_with_faces']} of {report['clips']} clips had a face track; "
+              f"{report['synthetic_fakes']} self-blended fakes added for training")
+    if "cross_validation" in report:
+        out.print((out_dir / "cv_table.md").read_text())
+    out.print(f"model: {out_dir / 'video.safetensors'}")
+
+
 @app.command()
 def explain(
-    paths: Annotated[list[Path], typer.Argument(help="Image files.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(help="Image or video files.", show_default=False)],
     method: Annotated[str, typer.Option("--method", help="Method name(s), comma-separated, or all.")] = "gradcam",
     out_dir: Annotated[Path, typer.Option("--out", help="Where maps (.npy) and overlays (.png) go.")] = Path("explanations"),
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Each input is already a face crop.")] = False,
     target: Annotated[str, typer.Option(help="verdict (the predicted class), fake or real.")] = "verdict",
     fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines per face and method).")] = "table",
     model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default: the shipped model.")] = None,
+    key_frames: Annotated[int, typer.Option(help="Videos: explain this many most suspicious frames per face track.")] = 3,
+    video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
+    faithfulness_steps: Annotated[int, typer.Option(help="Deletion/insertion steps per map (0: skip the measurement).")] = 32,
 ) -> None:
-    """Explain every face: a map per method (.npy), an overlay beside the face (.png), a record per (face, method)."""
+    """Explain every face: a map per method (.npy), an overlay beside the face (.png), a record per (face, method).
+
+    Videos: image methods run on the most suspicious frames of each face track; shap-frames and
+    shap-windows say how much each frame or window of the track moved the verdict (a bar chart PNG)."""
     from fakelens.detector import Detector
     from fakelens.explain.run import explain_paths, parse_methods
 
@@ -139,7 +199,10 @@ def explain(
     failed = False
     table = Table(Column("path", overflow="fold"), "face", "method", "target", "seconds", Column("overlay", overflow="fold"),
                   title="fakelens explain")
-    for rec in explain_paths(det, [str(p) for p in paths], methods, out_dir, whole_image, target):
+    if key_frames < 1 or faithfulness_steps < 0:
+        fail("--key-frames must be >= 1 and --faithfulness-steps >= 0", 2)
+    for rec in explain_paths(det, [str(p) for p in paths], methods, out_dir, whole_image, target,
+                             key_frames=key_frames, video_model=video_model, faithfulness=faithfulness_steps):
         failed |= rec["error"] is not None
         if fmt == "json":
             print(json.dumps(rec), flush=True)

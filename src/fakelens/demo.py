@@ -1,7 +1,8 @@
 """`make demo`: make sample inputs from images that installed packages ship, analyze them, print verdicts.
 
 Inputs: scikit-image's astronaut photo (a real face), a self-blended fake made from it by
-fakelens' own SBI code, and scikit-image's cat (no face). Nothing is downloaded.
+fakelens' own SBI code, scikit-image's cat (no face), and two 3 s clips of the astronaut's
+face drifting over a background, one of them self-blended. Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -36,16 +37,21 @@ def make_samples(folder: Path, seed: int = 0) -> list[Path]:
 
 def main(out: str = "demo-out") -> int:
     from fakelens.detector import Detector
+    from fakelens.video.analyze import VideoDetector
+    from fakelens.video.synth import face_clips
 
     folder = Path(out)
     paths = make_samples(folder)
+    clips = face_clips(folder)
     det = Detector.load()
-    results = list(det.analyze_many(paths))
+    videos = VideoDetector.load(frames=det)
+    results = list(det.analyze_many(paths)) + [videos.analyze(c) for c in clips]
     (folder / "analysis.jsonl").write_text("".join(json.dumps(r.to_dict()) + "\n" for r in results))
-    print(f"model: {det.name} (threshold {det.threshold:.3f})")
+    print(f"models: {det.name} (threshold {det.threshold:.3f}), {videos.name} (threshold {videos.threshold:.3f})")
     for r in results:
         score = "-" if r.score is None else f"{r.score:.3f}"
-        print(f"  {r.path:40s} {r.label:8s} score {score:>6s}  faces {len(r.faces)}")
+        extra = f"  frames {len(r.frames)}, windows {len(r.windows)}" if r.kind == "video" and r.frames is not None else ""
+        print(f"  {r.path:40s} {r.kind:6s} {r.label:8s} score {score:>6s}  faces {len(r.faces)}{extra}")
     from fakelens.explain.run import explain_paths
 
     records = list(explain_paths(det, [str(p) for p in paths[:2]], ["gradcam", "lime"], folder / "explanations"))

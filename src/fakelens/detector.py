@@ -33,8 +33,9 @@ class Detector:
     """
 
     def __init__(self, model: torch.nn.Module, meta: dict, name: str = "model", faces: FaceDetector | None = None,
-                 threshold: float | None = None):
+                 threshold: float | None = None, path: Path | None = None):
         self.model = model.eval()
+        self.path = path  # the checkpoint file, when loaded from one
         self.meta = meta
         self.name = name
         self.input_size = int(meta.get("input_size", getattr(model, "input_size", 160)))
@@ -48,7 +49,7 @@ class Detector:
         """Load a checkpoint (default: the model shipped with fakelens)."""
         path = Path(path) if path else default_model_path()
         model, meta = load_checkpoint(path)
-        return cls(model, meta, name=path.stem, threshold=threshold)
+        return cls(model, meta, name=path.stem, threshold=threshold, path=path)
 
     @property
     def faces(self) -> FaceDetector:

@@ -10,7 +10,7 @@ Label = Literal["real", "fake", "no_face", "error"]
 
 @dataclass
 class FaceResult:
-    """One face found in an input and its score.
+    """One face found in an input and its score (for a video: one face track and its sequence score).
 
     `box` is [x0, y0, x1, y1] in pixels of the input image (the detector's face box,
     or the whole image with --whole-image). `crop_box` is the square actually fed to
@@ -23,12 +23,53 @@ class FaceResult:
     flags: list[str] = field(default_factory=list)
     crop_box: list[int] | None = None
     landmarks: list[list[float]] | None = None
+    track: int | None = None  # videos: the face track, and the time (s) of its most suspicious frame
+    time: float | None = None
 
     def to_dict(self, landmarks: bool = False) -> dict:
         d = asdict(self)
         if not landmarks:
             d.pop("landmarks")
+        if self.track is None:
+            d.pop("track")
+            d.pop("time")
         return d
+
+
+@dataclass
+class FrameResult:
+    """One face in one sampled video frame: time in seconds, its track, box and frame-model score."""
+
+    index: int
+    time: float
+    track: int
+    box: list[int]
+    score: float
+
+
+@dataclass
+class WindowResult:
+    """A sliding window of a track: `start`/`end` in seconds and the frame model's window score
+    (sigmoid of the mean frame logit, the per-window view of the LSTM's input A_w)."""
+
+    track: int
+    start: float
+    end: float
+    score: float
+
+
+@dataclass
+class TrackResult:
+    """One face followed through the video. `score` is the sequence model's verdict on it."""
+
+    id: int
+    frames: int
+    start: float
+    end: float
+    score: float
+    label: Label
+    frame_mean: float
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +91,13 @@ class Analysis:
     width: int | None = None
     height: int | None = None
     seconds: float = 0.0
+    # Videos only (absent from image records):
+    duration: float | None = None
+    fps: float | None = None
+    frames: list[FrameResult] | None = None
+    windows: list[WindowResult] | None = None
+    tracks: list[TrackResult] | None = None
+    warnings: list[str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,4 +106,7 @@ class Analysis:
     def to_dict(self, landmarks: bool = False) -> dict:
         d = asdict(self)
         d["faces"] = [f.to_dict(landmarks) for f in self.faces]
+        if self.kind == "image":
+            for key in ("duration", "fps", "frames", "windows", "tracks", "warnings"):
+                d.pop(key)
         return d

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,8 +37,13 @@ class CropCache:
     readable: np.ndarray
 
 
+def cache_root() -> Path:
+    """Where fakelens keeps rebuildable files (crops, clip features, ONNX graphs): FAKELENS_CACHE_DIR or the user cache."""
+    return Path(os.environ.get("FAKELENS_CACHE_DIR") or user_cache_dir("fakelens"))
+
+
 def default_cache_dir() -> Path:
-    return Path(user_cache_dir("fakelens")) / "crops"
+    return cache_root() / "crops"
 
 
 def _crop_one(args: tuple[str, int, float]) -> tuple[np.ndarray, np.ndarray, bool, bool]:

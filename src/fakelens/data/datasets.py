@@ -8,13 +8,14 @@ from pathlib import Path
 
 from fakelens.errors import InputError
 from fakelens.imageio import IMAGE_SUFFIXES
+from fakelens.video.decode import VIDEO_SUFFIXES
 
 LABELS = {"real": 0, "fake": 1}
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One labelled image. `group` is namespaced by source so groups never collide across sources."""
+    """One labelled image or video. `group` is namespaced by source so groups never collide across sources."""
 
     path: str
     label: int  # 0 real, 1 fake
@@ -22,12 +23,16 @@ class Sample:
     source: str
 
 
-def _read_labels_csv(folder: Path) -> list[Sample]:
+def _suffixes(kind: str) -> set[str]:
+    return VIDEO_SUFFIXES if kind == "video" else IMAGE_SUFFIXES
+
+
+def _read_labels_csv(folder: Path, kind: str) -> list[Sample]:
     source = folder.name
     out = []
     with open(folder / "labels.csv", newline="") as f:
         for row in csv.DictReader(f):
-            if Path(row["path"]).suffix.lower() not in IMAGE_SUFFIXES:
+            if Path(row["path"]).suffix.lower() not in _suffixes(kind):
                 continue
             if row["label"] not in LABELS:
                 raise InputError(f"{folder}/labels.csv: label must be real or fake, got {row['label']!r}")
@@ -36,40 +41,40 @@ def _read_labels_csv(folder: Path) -> list[Sample]:
     return out
 
 
-def _read_class_folders(folder: Path) -> list[Sample]:
+def _read_class_folders(folder: Path, kind: str) -> list[Sample]:
     out = []
     for name, label in LABELS.items():
         for p in sorted((folder / name).rglob("*")):
-            if p.suffix.lower() in IMAGE_SUFFIXES:
+            if p.suffix.lower() in _suffixes(kind):
                 out.append(Sample(str(p), label, f"{folder.name}/{p.stem}", folder.name))
     return out
 
 
-def read_dataset(folder: str | Path) -> list[Sample]:
+def read_dataset(folder: str | Path, kind: str = "image") -> list[Sample]:
     """One source: a folder with labels.csv, or with real/ and fake/ subfolders.
 
     A folder holding several sources (like ../shared/data) yields all of them;
-    rows whose files are not images (video sources) are skipped.
+    only files of `kind` ('image' or 'video') are kept.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"not a dataset folder: {folder}")
     if (folder / "labels.csv").exists():
-        return _read_labels_csv(folder)
+        return _read_labels_csv(folder, kind)
     if (folder / "real").is_dir() or (folder / "fake").is_dir():
-        return _read_class_folders(folder)
+        return _read_class_folders(folder, kind)
     samples = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         if (sub / "labels.csv").exists() or (sub / "real").is_dir() or (sub / "fake").is_dir():
-            samples += read_dataset(sub)
+            samples += read_dataset(sub, kind)
     if not samples:
         raise InputError(f"no labels.csv or real/ fake/ folders under {folder}")
     return samples
 
 
-def read_datasets(folders: list[str | Path], sources: list[str] | None = None) -> list[Sample]:
-    """All samples from several dataset folders, optionally only the named sources."""
-    samples = [s for f in folders for s in read_dataset(f)]
+def read_datasets(folders: list[str | Path], sources: list[str] | None = None, kind: str = "image") -> list[Sample]:
+    """All samples (images or videos) from several dataset folders, optionally only the named sources."""
+    samples = [s for f in folders for s in read_dataset(f, kind)]
     if sources:
         samples = [s for s in samples if s.source in sources]
         if not samples:

@@ -6,6 +6,7 @@ from fakelens.explain.registry import create_explainer, list_explainers, registe
 # Importing the method modules registers them (one file per method).
 from fakelens.explain import (  # noqa: E402,F401
     activations, gradcam, gradcam_pp, guided_backprop, integrated_gradients, lime, lrp, occlusion, rise, saliency, shap,
+    temporal_shap,
 )
 
 __all__ = ["Explainer", "Explanation", "create_explainer", "list_explainers", "register_explainer"]

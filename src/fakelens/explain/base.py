@@ -22,7 +22,7 @@ Target = Literal["fake", "real"]
 class Explanation:
     """One saliency map for one image. Positive values push towards `target`."""
 
-    map: np.ndarray  # H x W float32
+    map: np.ndarray  # H x W float32 (for the video methods: one value per frame or window)
     method: str
     target: Target
     params: dict = field(default_factory=dict)
@@ -42,6 +42,7 @@ class Explainer:
     name: ClassVar[str]
     signed: ClassVar[bool] = False
     defaults: ClassVar[dict] = {}
+    input_dims: ClassVar[int] = 4  # a batch of images; 3 for a batch of frame-feature sequences (videos)
 
     def __init__(self, model: nn.Module, **options):
         unknown = set(options) - set(self.defaults)
@@ -70,7 +71,7 @@ class Explainer:
         if target not in ("fake", "real"):
             raise ValueError(f"target must be 'fake' or 'real', not {target!r}")
         opts = {**self.options, **options}
-        if inputs.dim() == 3:
+        if inputs.dim() == self.input_dims - 1:
             inputs = inputs.unsqueeze(0)
         t0 = time.perf_counter()
         maps = self._attribute(inputs.detach().float(), target, **opts)

@@ -18,7 +18,13 @@ def list_explainers() -> list[str]:
     return list(_EXPLAINERS)
 
 
-def create_explainer(name: str, model: nn.Module, **options) -> Explainer:
+def explainer_class(name: str) -> type[Explainer]:
     if name not in _EXPLAINERS:
         raise ValueError(f"unknown explanation method {name!r}; known: {', '.join(_EXPLAINERS)}")
-    return _EXPLAINERS[name](model, **options)
+    return _EXPLAINERS[name]
+
+
+def create_explainer(name: str, model: nn.Module, **options) -> Explainer:
+    """An explainer for `model`: image methods take a face classifier, the video methods
+    (shap-frames, shap-windows) the video model's SequenceClassifier."""
+    return explainer_class(name)(model, **options)

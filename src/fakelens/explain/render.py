@@ -43,3 +43,26 @@ def superpixel_panels(face: np.ndarray, m: np.ndarray, segments: np.ndarray, top
     both[np.isin(segments, neg)] = both[np.isin(segments, neg)] * 0.5 + np.array([1, 0, 0]) * 0.5
     panels = [f, mark_boundaries(only_pos, segments, color=(1, 1, 0)), mark_boundaries(both, segments, color=(1, 1, 0))]
     return (np.concatenate(panels, axis=1) * 255).clip(0, 255).astype(np.uint8)
+
+
+def timeline(spans: list[list[float]], values: np.ndarray, path, title: str = "") -> None:
+    """Signed contributions over a clip as a bar chart PNG: one bar per frame (or window, spanning its time)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    starts = np.array([s for s, _ in spans])
+    ends = np.array([e for _, e in spans])
+    gap = np.median(np.diff(starts)) if len(starts) > 1 else 0.5
+    widths = np.maximum(ends - starts, gap * 0.8)
+    fig, ax = plt.subplots(figsize=(8, 2.6), dpi=100)
+    ax.bar(starts, values, width=widths, align="edge", color=np.where(values >= 0, "#c0392b", "#2e86c1"),
+           alpha=0.8, edgecolor="none")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("SHAP value")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

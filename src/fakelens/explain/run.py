@@ -12,9 +12,14 @@ from PIL import Image
 
 from fakelens.detector import Detector
 from fakelens.errors import FakelensError
-from fakelens.explain.registry import create_explainer, list_explainers
+from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
 from fakelens.explain.render import overlay, superpixel_panels
 from fakelens.imageio import load_rgb
+from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
+from fakelens.video.track import window_starts
+
+
+FAITHFULNESS_STEPS = 32  # deletion/insertion steps per curve; 0 skips the measurement
 
 
 def parse_methods(spec: str) -> list[str]:
@@ -31,11 +36,34 @@ def _stem(path: str) -> str:
 
 
 def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path, whole_image: bool = False,
-                  target: str = "verdict", options: dict[str, dict] | None = None) -> Iterator[dict]:
-    """Yield one record per (input, face, method); inputs that fail yield one record with `error`."""
+                  target: str = "verdict", options: dict[str, dict] | None = None, key_frames: int = 3,
+                  video_model: Path | None = None, faithfulness: int = FAITHFULNESS_STEPS) -> Iterator[dict]:
+    """Yield one record per (input, face, method); inputs that fail yield one record with `error`.
+
+    Videos: image methods explain the `key_frames` most suspicious frames of every face track,
+    the temporal methods (shap-frames, shap-windows) the track's sequence. `faithfulness` is the
+    number of deletion/insertion steps measured per image map (0: not measured).
+    """
+    from fakelens.video import is_video
+
     out.mkdir(parents=True, exist_ok=True)
-    explainers = {m: create_explainer(m, det.model, **(options or {}).get(m, {})) for m in methods}
+    image_methods = [m for m in methods if explainer_class(m).input_dims == 4]
+    explainers = {m: create_explainer(m, det.model, **(options or {}).get(m, {})) for m in image_methods}
+    videos = None
     for k, path in enumerate(paths):
+        stem = f"{k:04d}-{_stem(str(path))}"
+        if is_video(path):
+            if videos is None:
+                from fakelens.video.analyze import VideoDetector
+
+                try:
+                    videos = VideoDetector.load(video_model, frames=det)
+                except FakelensError as e:
+                    yield {"path": str(path), "face": None, "method": None, "error": str(e)}
+                    continue
+            yield from _explain_video(videos, str(path), methods, explainers, out, stem, target, options, key_frames,
+                                      faithfulness)
+            continue
         try:
             rgb = load_rgb(path)
         except FakelensError as e:
@@ -49,20 +77,92 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
             yield {"path": str(path), "face": None, "method": None, "label": "no_face", "error": None}
             continue
         images = np.stack([c.image for c in crops])
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
         scores = det.score_crops(images)
-        stem = f"{k:04d}-{_stem(str(path))}"
         tgts = [("fake" if s >= det.threshold else "real") if target == "verdict" else target for s in scores]
-        for method, explainer in explainers.items():
-            for t in sorted(set(tgts)):
-                idx = [i for i, tt in enumerate(tgts) if tt == t]
-                for i, e in zip(idx, explainer.attribute(x[idx], target=t)):
-                    base = out / f"{stem}-face{i}-{method.replace('+', 'p')}"
-                    np.save(base.with_suffix(".npy"), e.map)
-                    picture = (superpixel_panels(images[i], e.map, e.segments) if e.segments is not None
-                               else overlay(images[i], e.map, e.signed))
-                    Image.fromarray(picture).save(base.with_suffix(".png"))
-                    yield {"path": str(path), "face": boxes[i], "crop_box": list(crops[i].square), "method": method,
-                           "target": t, "score": round(float(scores[i]), 6), "map": str(base.with_suffix(".npy")),
-                           "overlay": str(base.with_suffix(".png")), "seconds": e.seconds, "signed": e.signed,
-                           "params": e.params, "error": None}
+        for rec in _explain_crops(det.model, explainers, images, tgts, scores, out, stem,
+                                  [f"face{i}" for i in range(len(images))], faithfulness):
+            i = rec.pop("_i")
+            yield {"path": str(path), "face": boxes[i], "crop_box": list(crops[i].square), **rec}
+
+
+def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str], scores, out: Path, stem: str,
+                   names: list[str], faithfulness: int = FAITHFULNESS_STEPS) -> Iterator[dict]:
+    """Run every image explainer on face crops; save map and overlay; yield record fields (with `_i`).
+
+    With `faithfulness` > 0 (steps), each record gets deletion/insertion AUCs and, once per face,
+    those of a random and a centre-prior map (`baselines`)."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
+    judged: dict[tuple[int, str], tuple] = {}
+
+    def faithful(i: int, t: str, m: np.ndarray) -> dict:
+        if not faithfulness or m.shape != tuple(x.shape[2:]):
+            return {}
+        if (i, t) not in judged:
+            from fakelens.models.onnx import onnx_forward
+
+            prob = target_probability(onnx_forward(model), t)
+            base = blurred(x[i])
+            judged[(i, t)] = (prob, base, baselines(prob, x[i], faithfulness, base=base))
+        prob, base, ref = judged[(i, t)]
+        r = deletion_insertion(prob, x[i], m, faithfulness, base=base)
+        return {"deletion_auc": r["deletion_auc"], "insertion_auc": r["insertion_auc"], "baselines": ref}
+
+    for method, explainer in explainers.items():
+        for t in sorted(set(tgts)):
+            idx = [i for i, tt in enumerate(tgts) if tt == t]
+            for i, e in zip(idx, explainer.attribute(x[idx], target=t)):
+                base = out / f"{stem}-{names[i]}-{method.replace('+', 'p')}"
+                np.save(base.with_suffix(".npy"), e.map)
+                picture = (superpixel_panels(images[i], e.map, e.segments) if e.segments is not None
+                           else overlay(images[i], e.map, e.signed))
+                Image.fromarray(picture).save(base.with_suffix(".png"))
+                yield {"_i": i, "method": method, "target": t, "score": round(float(scores[i]), 6),
+                       "map": str(base.with_suffix(".npy")), "overlay": str(base.with_suffix(".png")),
+                       "seconds": e.seconds, "signed": e.signed, "params": e.params, **faithful(i, t, e.map),
+                       "error": None}
+
+
+def _explain_video(videos, path: str, methods: list[str], explainers: dict, out: Path, stem: str, target: str,
+                   options: dict | None, key_frames: int, faithfulness: int) -> Iterator[dict]:
+    from fakelens.explain.render import timeline
+    from fakelens.video.analyze import sigmoid
+
+    details: list = []
+    result = videos.analyze(path, details=details)
+    if result.label == "error":
+        yield {"path": path, "face": None, "method": None, "error": result.error}
+        return
+    if not details:
+        yield {"path": path, "face": None, "method": None, "label": "no_face", "error": None}
+        return
+    temporal = {m: create_explainer(m, videos.sequence, **(options or {}).get(m, {}))
+                for m in methods if explainer_class(m).input_dims == 3}
+    tracks = {t.id: t for t in result.tracks}
+    for track in details:
+        info = tracks[track.id]
+        if "short" in info.flags and len(details) > 1:
+            continue
+        t = ("fake" if info.score >= videos.threshold else "real") if target == "verdict" else target
+        probs = sigmoid(track.logits)
+        order = np.argsort(-probs if t == "fake" else probs)[:key_frames]
+        names = [f"track{track.id}-t{track.times[i]:07.2f}s" for i in order]
+        for rec in _explain_crops(videos.frames.model, explainers, track.crops[order], [t] * len(order),
+                                  probs[order], out, stem, names, faithfulness):
+            i = int(order[rec.pop("_i")])
+            yield {"path": path, "face": track.boxes[i], "track": track.id, "time": float(track.times[i]),
+                   "frame": int(track.indices[i]), **rec}
+        for method, explainer in temporal.items():
+            e = explainer.attribute(torch.from_numpy(track.feats)[None].float(), target=t)[0]
+            if method == "shap-windows":
+                w = min(videos.sequence.window, len(track.times))
+                starts = window_starts(len(track.times), w, videos.sequence.stride)
+                spans = [[float(track.times[s]), float(track.times[s + w - 1])] for s in starts]
+            else:
+                spans = [[float(v), float(v)] for v in track.times]
+            base = out / f"{stem}-track{track.id}-{method}"
+            np.save(base.with_suffix(".npy"), e.map)
+            timeline(spans, e.map, base.with_suffix(".png"), title=f"{method}: contribution to '{t}' (track {track.id})")
+            yield {"path": path, "face": track.boxes[int(np.argmax(probs))], "track": track.id, "method": method,
+                   "target": t, "score": info.score, "map": str(base.with_suffix(".npy")),
+                   "overlay": str(base.with_suffix(".png")), "times": spans, "seconds": e.seconds, "signed": True,
+                   "params": e.params, "error": None}

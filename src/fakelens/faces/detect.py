@@ -63,16 +63,30 @@ class FaceDetector:
         self.min_confidence = min_confidence
         self._detector, self._predictor = _dlib_models()
 
-    def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
+    def detect(self, rgb: np.ndarray, region: tuple[int, int, int, int] | None = None,
+               region_side: int = 320) -> list[DetectedFace]:
+        """Faces in the image, largest first. With `region` ([x0, y0, x1, y1], e.g. around a face
+        tracked in the previous video frame), only that part is searched, scaled to `region_side`
+        pixels: a few ms instead of tens."""
         h, w = rgb.shape[:2]
-        scale = min(1.0, self.detect_side / max(h, w))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        upsample = 1 if max(small.shape[:2]) <= 512 else 0
+        ox, oy = 0, 0
+        view, side, upsample_limit = rgb, self.detect_side, 512
+        if region is not None:
+            ox, oy = max(0, int(region[0])), max(0, int(region[1]))
+            view = rgb[oy:min(h, int(region[3])), ox:min(w, int(region[2]))]
+            side, upsample_limit = region_side, 0
+            if view.shape[0] < 8 or view.shape[1] < 8:
+                return []
+        vh, vw = view.shape[:2]
+        scale = min(1.0, side / max(vh, vw))
+        small = view if scale == 1.0 else cv2.resize(view, (round(vw * scale), round(vh * scale)),
+                                                     interpolation=cv2.INTER_AREA)
+        upsample = 1 if max(small.shape[:2]) <= upsample_limit else 0
         rects, scores, _ = self._detector.run(np.ascontiguousarray(small), upsample, self.min_confidence)
         faces = []
         for r, s in zip(rects, scores):
-            x0, y0 = max(0, round(r.left() / scale)), max(0, round(r.top() / scale))
-            x1, y1 = min(w, round((r.right() + 1) / scale)), min(h, round((r.bottom() + 1) / scale))
+            x0, y0 = max(0, ox + round(r.left() / scale)), max(0, oy + round(r.top() / scale))
+            x1, y1 = min(w, ox + round((r.right() + 1) / scale)), min(h, oy + round((r.bottom() + 1) / scale))
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
             faces.append(DetectedFace((x0, y0, x1, y1), self.landmarks(rgb, (x0, y0, x1, y1)), float(s)))

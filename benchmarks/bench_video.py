@@ -1,0 +1,65 @@
+"""End-to-end video analysis, stage by stage (decode / detect / crop / classify / LSTM), with the
+model loaded, on a synthetic 15 s 720p30 clip (always) and on real 720p clips from
+../shared/data (when present); then the CLI's cold start. Target: <= 2 s per 15 s 720p clip."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from fakelens.video.analyze import VideoDetector
+from fakelens.video.synth import face_clips
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+STAGES = ("decode", "detect", "crop", "classify", "sequence")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--frames", type=int, default=32)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    synthetic, _ = face_clips(tmp, seconds=15, fps=30, size=(1280, 720))
+    clips = {"synthetic 15 s 1280x720 h264 yuv420p": synthetic}
+    for rel, name in [("videos-ffpp/real/youtube/c40/866.mp4", "FF++ 866 c40 17 s 1920x1080 yuv444p"),
+                      ("videos-ffpp/real/youtube/c40/183.mp4", "FF++ 183 c40 13 s 1280x720 yuv444p"),
+                      ("videos-ffpp/fake/FaceSwap/c40/672_720.mp4", "FF++ 672_720 c40 18 s 1280x720 yuv444p")]:
+        if (DATA / rel).exists():
+            clips[name] = DATA / rel
+    vd = VideoDetector.load()
+    vd.analyze(synthetic)  # warm-up: ONNX session, allocators
+    print(f"torch threads {torch.get_num_threads()}, {args.frames} sampled frames, median of {args.repeat}\n")
+    print("| clip | " + " | ".join(STAGES) + " | total (s) |")
+    print("|---|" + "---|" * (len(STAGES) + 1))
+    for name, path in clips.items():
+        runs = []
+        for _ in range(args.repeat):
+            st = {}
+            t = time.perf_counter()
+            vd.analyze(path, num_frames=args.frames, stages=st)
+            st["total"] = time.perf_counter() - t
+            runs.append(st)
+        med = {k: statistics.median(r[k] for r in runs) for k in (*STAGES, "total")}
+        print(f"| {name} | " + " | ".join(f"{med[k]:.3f}" for k in STAGES) + f" | {med['total']:.2f} |")
+    print("\n| CLI cold start (new process: import, load both models, analyze the synthetic clip) | seconds |")
+    print("|---|---|")
+    for label in ("first run (may export the ONNX graph to the cache)", "second run (graph from the cache)"):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "fakelens", "analyze", str(synthetic), "--format", "json"],
+                       check=True, capture_output=True)
+        print(f"| {label} | {time.perf_counter() - t:.2f} |")
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "fakelens", "--help"], check=True, capture_output=True)
+    print(f"| `fakelens --help` alone (interpreter + CLI import) | {time.perf_counter() - t:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

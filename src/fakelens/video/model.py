@@ -1,0 +1,101 @@
+"""DeepExplain (seed 000): per-frame CNN features, sliding-window means, an LSTM, dense -> sigmoid.
+
+The frame features X_t are the image model's 512-d penultimate activations (seed 001's head
+after batch norm and ReLU), so the video model reuses the trained image detector as its CNN and
+only the small sequence model is trained on clips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from fakelens.models.head import DeepfakeClassifier
+
+
+class FrameEncoder(nn.Module):
+    """Image classifier -> (N, 1 + D): the frame's fake logit, then its D-dim feature vector X_t."""
+
+    def __init__(self, classifier: DeepfakeClassifier):
+        super().__init__()
+        self.classifier = classifier.eval()
+        self.input_size = classifier.input_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        head = self.classifier.head
+        pooled = head.pool(self.classifier.features(x)).flatten(1)
+        feats = head.relu(head.bn(head.fc1(pooled)))
+        return torch.cat([head.fc2(feats), feats], dim=1)
+
+
+class SequenceClassifier(nn.Module):
+    """Windows of W frame features averaged with stride S (A_w), a recurrent net over the A_w,
+    its last hidden state -> dense -> one logit (probability of fake after a sigmoid).
+
+    With window=1, stride=1 it is the plain RNN/LSTM on raw frame features (seed 000's baselines).
+    """
+
+    def __init__(self, feature_dim: int = 512, hidden: int = 64, cell: str = "lstm", window: int = 4, stride: int = 2,
+                 dropout: float = 0.3):
+        super().__init__()
+        if cell not in ("lstm", "rnn"):
+            raise ValueError(f"cell must be 'lstm' or 'rnn', not {cell!r}")
+        self.config = dict(feature_dim=feature_dim, hidden=hidden, cell=cell, window=window, stride=stride,
+                           dropout=dropout)
+        self.window, self.stride = window, stride
+        self.norm = nn.LayerNorm(feature_dim)
+        self.dropout = nn.Dropout(dropout)
+        rnn = nn.LSTM if cell == "lstm" else nn.RNN
+        self.rnn = rnn(feature_dim, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, 1)
+        # Mean frame feature of real training clips: what "removing" a frame or window means in SHAP.
+        self.register_buffer("reference", torch.zeros(feature_dim))
+
+    def windows(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) frame features -> (B, N, D) window means A_w (one window if T < W)."""
+        w = min(self.window, x.shape[1])
+        a = x.unfold(1, w, self.stride).mean(-1)
+        if (x.shape[1] - w) % self.stride:  # a last window that ends on the last frame
+            a = torch.cat([a, x[:, -w:].mean(1, keepdim=True)], dim=1)
+        return a
+
+    def forward_windows(self, a: torch.Tensor) -> torch.Tensor:
+        """Logits from window features A_w (B, N, D)."""
+        out, _ = self.rnn(self.dropout(self.norm(a)))
+        return self.fc(out[:, -1]).squeeze(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits from frame features X_t (B, T, D)."""
+        return self.forward_windows(self.windows(x))
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_sequence_model(model: SequenceClassifier, path: str | Path, meta: dict) -> None:
+    """fp16 safetensors; the architecture and the frame model it expects go in the metadata."""
+    state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata={"fakelens": json.dumps({"kind": "video-sequence", **model.config, **meta})})
+
+
+def load_sequence_model(path: str | Path) -> tuple[SequenceClassifier, dict]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = json.loads((f.metadata() or {}).get("fakelens", "{}"))
+    if meta.get("kind") != "video-sequence":
+        raise ValueError(f"not a fakelens video model: {path}")
+    keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout")
+    model = SequenceClassifier(**{k: meta[k] for k in keys})
+    model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    return model.eval(), meta

@@ -1,0 +1,261 @@
+"""Train and cross-validate the video sequence models on cached per-frame features.
+
+Per clip, the longest face track's crops go once through the frame encoder (the trained image
+model) and are cached; self-blended copies of real clips (one blend per clip, with a few
+flicker frames) add fakes made from reals. Sequence models then train in seconds on the cache,
+with temporal augmentation (random spans, speed, dropped frames, reversal) and classes balanced
+by sampling reals more often (seed 002). Leave-one-group-out cross-validation compares seed 000's
+models on the same clips: frame-average CNN, plain RNN and LSTM on raw frame features, and the
+windowed CNN + LSTM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from fakelens.data.cache import cache_root
+from fakelens.data.datasets import Sample, read_datasets
+from fakelens.data.sbi import self_blend
+from fakelens.detector import Detector
+from fakelens.errors import InputError
+from fakelens.faces import FaceDetector, crop_face
+from fakelens.metrics.classification import binary_metrics
+from fakelens.video.analyze import VIDEO_DETECT_SIDE, sigmoid
+from fakelens.video.decode import read_video
+from fakelens.video.model import FrameEncoder, SequenceClassifier, file_sha256, save_sequence_model
+from fakelens.video.track import detect_frames, link_tracks
+
+# name -> SequenceClassifier options; None is the untrained frame-average baseline.
+MODELS: dict[str, dict | None] = {
+    "frame-average CNN": None,
+    "RNN on frame features": dict(cell="rnn", window=1, stride=1),
+    "LSTM on frame features": dict(cell="lstm", window=1, stride=1),
+    "CNN + windowed LSTM (DeepExplain)": dict(cell="lstm", window=4, stride=2),
+}
+DEFAULT_MODEL_NAME = "CNN + windowed LSTM (DeepExplain)"
+
+
+@dataclass
+class ClipFeatures:
+    """Cached frame features of one clip's main face track (or of a self-blended copy of it)."""
+
+    name: str
+    label: int
+    group: str
+    source: str
+    times: np.ndarray  # (T,) seconds
+    logits: np.ndarray  # (T,) frame-model logits
+    feats: np.ndarray  # (T, D)
+    synthetic: bool = False
+
+
+@dataclass
+class VideoTrainConfig:
+    data: list[str]
+    out: str = "runs/video"
+    frame_model: str | None = None
+    sources: list[str] | None = None
+    cache_frames: int = 64
+    seq_len: int = 32
+    window: int = 4
+    stride: int = 2
+    hidden: int = 64
+    steps: int = 400
+    batch_size: int = 32
+    lr: float = 1e-3
+    sbi_copies: int = 2
+    seed: int = 0
+    cross_validate: bool = True
+    cache_dir: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _crop_track(path: str, faces: FaceDetector, size: int, scale: float, num_frames: int):
+    frames, _ = read_video(path, num_frames)
+    detections = detect_frames(faces, frames)
+    tracks = link_tracks([[d.box for d in ds] for ds in detections])
+    if not tracks:
+        return None
+    crops = [crop_face(frames[t].rgb, detections[t][j].landmarks, size, scale) for t, j in tracks[0].members]
+    return np.array([frames[t].time for t, _ in tracks[0].members], np.float32), crops
+
+
+def _blend_clip(crops, seed: int, flicker: float = 0.1) -> list[np.ndarray]:
+    # One set of blend parameters for the whole clip (same rng seed each frame), except a few
+    # flicker frames with their own: temporal inconsistency is a real face-swap trace.
+    rng = np.random.default_rng((seed, 1))
+    out = []
+    for t, c in enumerate(crops):
+        frame_seed = (seed, 2, t) if rng.random() < flicker else (seed, 3)
+        out.append(self_blend(c.image, c.landmarks, np.random.default_rng(frame_seed)))
+    return out
+
+
+def build_feature_cache(samples: list[Sample], detector: Detector, num_frames: int = 64, sbi_copies: int = 2,
+                        cache_dir: Path | None = None, seed: int = 0) -> list[ClipFeatures]:
+    """Frame features of every clip (and `sbi_copies` self-blended copies of each real clip), cached on disk."""
+    model_key = file_sha256(detector.path)[:12] if detector.path else detector.name
+    root = Path(cache_dir or cache_root()) / "video-features" / model_key
+    root.mkdir(parents=True, exist_ok=True)
+    encoder = FrameEncoder(detector.model)
+    faces = FaceDetector(detect_side=VIDEO_DETECT_SIDE)
+    clips: list[ClipFeatures] = []
+    for s in tqdm(samples, desc="clip features", leave=False):
+        key = hashlib.sha256(f"{Path(s.path).resolve()}|{num_frames}|{sbi_copies}|{seed}|{detector.input_size}|"
+                             f"{detector.crop_scale}".encode()).hexdigest()[:20]
+        file = root / f"{key}.npz"
+        if not file.exists():
+            found = _crop_track(s.path, faces, detector.input_size, detector.crop_scale, num_frames)
+            arrays = {}
+            if found is not None:
+                times, crops = found
+                variants = [[c.image for c in crops]]
+                if s.label == 0:
+                    variants += [_blend_clip(crops, seed * 1000 + k) for k in range(sbi_copies)]
+                for v, images in enumerate(variants):
+                    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255)
+                    with torch.no_grad():
+                        y = torch.cat([encoder(x[i:i + 32]) for i in range(0, len(x), 32)]).numpy()
+                    arrays[f"logits{v}"], arrays[f"feats{v}"] = y[:, 0], y[:, 1:].astype(np.float16)
+                arrays["times"] = times
+            np.savez(file, **arrays)
+        data = np.load(file)
+        if "times" not in data:
+            continue  # no face in this clip
+        v = 0
+        while f"feats{v}" in data:
+            clips.append(ClipFeatures(name=s.path if v == 0 else f"{s.path}#sbi{v}", label=1 if v else s.label,
+                                      group=s.group, source=s.source, times=data["times"],
+                                      logits=data[f"logits{v}"], feats=data[f"feats{v}"].astype(np.float32),
+                                      synthetic=v > 0))
+            v += 1
+    return clips
+
+
+def draw_sequence(clip: ClipFeatures, length: int, rng: np.random.Generator, augment: bool = True) -> np.ndarray:
+    """`length` frame rows of a clip in time order: uniform over the clip, or with augmentation a random
+    span at a random speed, some frames dropped, sometimes reversed."""
+    n = len(clip.feats)
+    if not augment:
+        return np.round(np.linspace(0, n - 1, length)).astype(np.int64)
+    span = int(rng.integers(max(2, n // 3), n + 1))
+    start = int(rng.integers(0, n - span + 1))
+    keep = np.sort(rng.choice(np.arange(start, start + span), size=max(2, int(span * rng.uniform(0.8, 1.0))),
+                              replace=False))
+    idx = keep[np.round(np.linspace(0, len(keep) - 1, length)).astype(np.int64)]
+    return idx[::-1].copy() if rng.random() < 0.5 else idx
+
+
+def fit_sequence_model(clips: list[ClipFeatures], options: dict, cfg: VideoTrainConfig) -> SequenceClassifier:
+    """Train one sequence model on balanced, augmented sequences from `clips`."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    dim = clips[0].feats.shape[1]
+    model = SequenceClassifier(feature_dim=dim, hidden=cfg.hidden, **options)
+    reals = [c.feats for c in clips if c.label == 0 and not c.synthetic]
+    if reals:
+        model.reference.copy_(torch.from_numpy(np.concatenate(reals).mean(0)))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-2)
+    labels = np.array([c.label for c in clips])
+    # Sample each class at the same rate (seed 002 samples real and fake videos at different rates).
+    weights = np.where(labels == 1, 0.5 / max(1, labels.sum()), 0.5 / max(1, (labels == 0).sum()))
+    weights /= weights.sum()
+    loss_fn = nn.BCEWithLogitsLoss()
+    model.train()
+    for _ in range(cfg.steps):
+        pick = rng.choice(len(clips), size=cfg.batch_size, p=weights)
+        x = np.stack([clips[i].feats[draw_sequence(clips[i], cfg.seq_len, rng)] for i in pick])
+        x += rng.normal(0, 0.05, x.shape).astype(np.float32) * x.std()
+        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(labels[pick]).float())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def score_clip(model: SequenceClassifier | None, clip: ClipFeatures, length: int) -> float:
+    """Probability of fake for one clip from `length` uniformly spread frames (as `fakelens analyze` samples)."""
+    idx = draw_sequence(clip, length, np.random.default_rng(0), augment=False)
+    if model is None:
+        return float(sigmoid(clip.logits[idx]).mean())
+    return float(torch.sigmoid(model(torch.from_numpy(clip.feats[idx])[None]))[0])
+
+
+def cross_validate(clips: list[ClipFeatures], cfg: VideoTrainConfig, frame_threshold: float) -> dict:
+    """Leave-one-group-out scores of every model in MODELS on the real clips (synthetic copies only train)."""
+    groups = sorted({c.group for c in clips})
+    real_clips = [c for c in clips if not c.synthetic]
+    scores = {name: {} for name in MODELS}
+    for g in tqdm(groups, desc="cross-validation", leave=False):
+        train = [c for c in clips if c.group != g]
+        test = [c for c in real_clips if c.group == g]
+        if not test:
+            continue
+        for name, options in MODELS.items():
+            model = None if options is None else fit_sequence_model(train, {**options, **(
+                {"window": cfg.window, "stride": cfg.stride} if options.get("window", 1) > 1 else {})}, cfg)
+            for c in test:
+                scores[name][c.name] = score_clip(model, c, cfg.seq_len)
+    table = {}
+    for name, per_clip in scores.items():
+        thr = frame_threshold if MODELS[name] is None else 0.5
+        rows = {}
+        for source in sorted({c.source for c in real_clips}) + ["all"]:
+            chosen = [c for c in real_clips if source in ("all", c.source) and c.name in per_clip]
+            if chosen:
+                rows[source] = binary_metrics([c.label for c in chosen], [per_clip[c.name] for c in chosen], thr)
+        table[name] = rows
+    return {"groups": len(groups), "models": table, "scores": scores}
+
+
+def format_table(cv: dict) -> str:
+    """Markdown table: model x source, accuracy, precision, recall, F1, AUROC, clips (real/fake)."""
+    lines = ["| model | data | clips (real/fake) | accuracy | precision | recall | F1 | AUROC |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, rows in cv["models"].items():
+        for source, m in rows.items():
+            auroc = "-" if m["auroc"] is None else f"{m['auroc']:.3f}"
+            lines.append(f"| {name} | {source} | {m['n']} ({m['n'] - m['n_fake']}/{m['n_fake']}) | {m['accuracy']:.3f} "
+                         f"| {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {auroc} |")
+    return "\n".join(lines)
+
+
+def train_video(cfg: VideoTrainConfig) -> dict:
+    """Cache clip features, cross-validate the four models, train the DeepExplain model on all clips and save it."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = read_datasets(cfg.data, cfg.sources, kind="video")
+    if not samples:
+        raise InputError("no video clips found in the given data folders")
+    detector = Detector.load(cfg.frame_model)
+    t0 = time.time()
+    clips = build_feature_cache(samples, detector, cfg.cache_frames, cfg.sbi_copies,
+                                Path(cfg.cache_dir) if cfg.cache_dir else None, cfg.seed)
+    report = {"config": asdict(cfg), "clips": len(samples), "clips_with_faces": sum(not c.synthetic for c in clips),
+              "synthetic_fakes": sum(c.synthetic for c in clips), "feature_seconds": round(time.time() - t0, 1)}
+    if cfg.cross_validate:
+        t1 = time.time()
+        cv = cross_validate(clips, cfg, detector.threshold)
+        report["cross_validation"] = {k: v for k, v in cv.items() if k != "scores"}
+        report["cv_seconds"] = round(time.time() - t1, 1)
+        (out / "cv_scores.json").write_text(json.dumps(cv["scores"], indent=1))
+        (out / "cv_table.md").write_text(format_table(cv) + "\n")
+    t2 = time.time()
+    model = fit_sequence_model(clips, {"cell": "lstm", "window": cfg.window, "stride": cfg.stride}, cfg)
+    report["train_seconds"] = round(time.time() - t2, 1)
+    frame_path = Path(detector.path)
+    meta = {"frame_model": frame_path.name, "frame_model_sha256": file_sha256(frame_path), "threshold": 0.5,
+            "num_frames": cfg.seq_len, "sources": sorted({s.source for s in samples}), "clips": len(samples)}
+    save_sequence_model(model, out / "video.safetensors", meta)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    return report

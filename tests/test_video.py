@@ -1,0 +1,225 @@
+"""Videos: decoding and sampling, damaged files, tracking, windows, the analyze contract, training."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from fakelens.cli import app
+from fakelens.errors import InputError
+from fakelens.video import SequenceClassifier, is_video, link_tracks, read_video, save_sequence_model, window_starts
+from fakelens.video.analyze import VideoDetector
+from fakelens.video.synth import face_clips, write_clip
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory):
+    """The demo's real and self-blended astronaut clips (3 s, 15 fps, 640x360) and a clip with no face."""
+    from skimage import data
+
+    d = tmp_path_factory.mktemp("clips")
+    real, fake = face_clips(d)
+    empty = write_clip(d / "no-face.mp4", [np.ascontiguousarray(data.coffee()[:360, :600])] * 10, fps=5)
+    return {"real": real, "fake": fake, "no_face": empty}
+
+
+@pytest.fixture(scope="session")
+def tiny_video_model(tiny_checkpoint):
+    """An untrained sequence model saved beside the tiny frame model it reads."""
+    from fakelens.video.model import file_sha256
+
+    torch.manual_seed(0)
+    p = tiny_checkpoint.parent / "tiny-video.safetensors"
+    save_sequence_model(SequenceClassifier(feature_dim=512, hidden=8), p,
+                        {"frame_model": tiny_checkpoint.name, "frame_model_sha256": file_sha256(tiny_checkpoint),
+                         "threshold": 0.5})
+    return p
+
+
+def test_uniform_sampling_every_and_fps(clips):
+    frames, info = read_video(clips["real"], num_frames=32)
+    assert (info.width, info.height, info.fps, info.frames) == (640, 360, 15.0, 45)
+    assert abs(info.duration - 3.0) < 0.1 and len(frames) == 32
+    idx = [f.index for f in frames]
+    assert idx[0] == 0 and idx[-1] == 44 and np.all(np.diff(idx) > 0)
+    times = np.array([f.time for f in frames])
+    assert np.allclose(times, np.array(idx) / 15.0, atol=1e-3)
+    assert frames[0].rgb.shape == (360, 640, 3) and frames[0].rgb.dtype == np.uint8
+    assert [f.index for f in read_video(clips["real"], every=10)[0]] == [0, 10, 20, 30, 40]
+    assert len(read_video(clips["real"], fps=5)[0]) == 15
+    small, _ = read_video(clips["real"], num_frames=2, max_side=320)
+    assert small[0].rgb.shape == (180, 320, 3)
+
+
+def test_sniffing_by_content(clips, astronaut_path, tmp_path):
+    renamed = tmp_path / "clip.jpg"
+    renamed.write_bytes(clips["real"].read_bytes())
+    assert is_video(renamed) and is_video(clips["real"]) and not is_video(astronaut_path)
+
+
+def _audio_only(path):
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=16000)
+        for i in range(20):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def test_damaged_videos_give_one_line_errors(clips, tmp_path):
+    raw = clips["real"].read_bytes()
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "truncated.mp4").write_bytes(raw[: len(raw) // 3])
+    (tmp_path / "text.mp4").write_text("not a video\n")
+    _audio_only(tmp_path / "audio.m4a")
+    expected = {"empty.mp4": "empty file", "truncated.mp4": "not a readable video", "text.mp4": "not a readable video",
+                "audio.m4a": "no video stream (audio only)"}
+    for name, message in expected.items():
+        with pytest.raises(InputError) as e:
+            read_video(tmp_path / name)
+        assert message in str(e.value) and "\n" not in str(e.value), (name, e.value)
+
+
+def test_partly_corrupt_video_is_analyzed_on_what_decodes(clips, tmp_path):
+    raw = bytearray(clips["real"].read_bytes())
+    rng = np.random.default_rng(0)
+    for j in rng.integers(len(raw) // 3, len(raw) * 2 // 3, 40):  # zero runs in the middle of the stream
+        raw[j:j + 64] = bytes(64)
+    p = tmp_path / "corrupt.mp4"
+    p.write_bytes(bytes(raw))
+    frames, info = read_video(p)
+    assert 0 < len(frames) < 32 and info.damaged_packets > 0
+    assert any("damaged" in w for w in info.warnings)
+
+
+def test_tracks_follow_faces_across_gaps():
+    a = [(10 + 5 * t, 10, 60 + 5 * t, 60) for t in range(6)]
+    b = [(200, 100 + 3 * t, 260, 160 + 3 * t) for t in range(6)]
+    frames = [[a[t], b[t]] if t != 2 else [b[t]] for t in range(6)]  # face a missed in frame 2
+    tracks = link_tracks(frames)
+    assert len(tracks) == 2
+    by_first_box = {tr.boxes[0]: tr for tr in tracks}
+    assert [m[0] for m in by_first_box[a[0]].members] == [0, 1, 3, 4, 5]
+    assert [m[0] for m in by_first_box[b[0]].members] == [0, 1, 2, 3, 4, 5]
+    assert len(link_tracks([[a[0]], [(400, 400, 450, 450)]])) == 2  # no overlap: a new track
+
+
+@pytest.mark.parametrize("n,w,s", [(32, 4, 2), (31, 4, 2), (10, 4, 3), (3, 4, 2), (1, 1, 1)])
+def test_windows_are_means_of_frame_features(n, w, s):
+    model = SequenceClassifier(feature_dim=3, hidden=4, window=w, stride=s)
+    x = torch.randn(2, n, 3)
+    a = model.windows(x)
+    starts = window_starts(n, min(w, n), s)
+    expected = torch.stack([x[:, i:i + min(w, n)].mean(1) for i in starts], dim=1)
+    assert torch.allclose(a, expected) and int(starts[-1]) + min(w, n) == n
+
+
+def test_analyze_video_contract(clips, tiny_checkpoint, tiny_video_model):
+    r = runner.invoke(app, ["analyze", str(clips["real"]), str(clips["no_face"]), "--format", "json",
+                            "--model", str(tiny_checkpoint), "--video-model", str(tiny_video_model)])
+    assert r.exit_code == 0, r.output
+    rec, empty = [json.loads(line) for line in r.stdout.splitlines()]
+    assert rec["kind"] == "video" and rec["label"] in ("real", "fake") and 0 <= rec["score"] <= 1
+    assert (rec["width"], rec["height"], rec["fps"]) == (640, 360, 15.0) and abs(rec["duration"] - 3) < 0.1
+    assert len(rec["frames"]) >= 28 and len(rec["tracks"]) == 1  # one face, followed through the clip
+    track = rec["tracks"][0]
+    assert track["frames"] == len(rec["frames"]) and rec["score"] == track["score"] == rec["faces"][0]["score"]
+    times = [f["time"] for f in rec["frames"]]
+    assert times == sorted(times) and 0 <= times[0] < times[-1] <= rec["duration"]
+    for f in rec["frames"]:
+        x0, y0, x1, y1 = f["box"]
+        assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 360 and 0 <= f["score"] <= 1
+    assert len(rec["windows"]) == len(window_starts(track["frames"], 4, 2))
+    assert all(w["start"] <= w["end"] for w in rec["windows"])
+    assert empty["label"] == "no_face" and empty["score"] is None and empty["frames"] == []
+
+
+def test_bad_videos_do_not_stop_the_run(clips, tiny_checkpoint, tiny_video_model, astronaut_path, tmp_path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    _audio_only(tmp_path / "audio.mp4")
+    r = runner.invoke(app, ["analyze", str(tmp_path / "empty.mp4"), str(tmp_path / "audio.mp4"), str(astronaut_path),
+                            str(clips["real"]), "--format", "json", "--model", str(tiny_checkpoint),
+                            "--video-model", str(tiny_video_model)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [x["label"] for x in recs[:2]] == ["error", "error"] and all(x["kind"] == "video" for x in recs[:2])
+    assert recs[2]["kind"] == "image" and recs[3]["kind"] == "video"
+    assert recs[2]["label"] != "error" and recs[3]["label"] != "error"
+
+
+def test_video_model_refuses_another_frame_model(tiny_video_model, tmp_path):
+    from fakelens.detector import Detector
+    from fakelens.errors import ModelError
+    from fakelens.models import create_model, save_checkpoint
+
+    other = tmp_path / "other.safetensors"
+    save_checkpoint(create_model("tiny-cnn", input_size=64), other, {"crop_scale": 1.3})
+    vd = VideoDetector.load(tiny_video_model, frames=Detector.load(other))
+    assert vd.frames.path.name == "tiny.safetensors"  # it loads its own frame model instead
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"junk")
+    with pytest.raises(ModelError):
+        VideoDetector.load(bad)
+
+
+def test_temporal_shap_finds_the_planted_flicker_frame():
+    """A sequence model trained to flag one flickering frame: shap-frames must put the most mass on it,
+    shap-windows on a window that holds it, and both must sum to f(track) - f(reference)."""
+    from fakelens.explain import create_explainer
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = SequenceClassifier(feature_dim=4, hidden=16, window=2, stride=2, dropout=0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+    def batch(n=64):
+        x = rng.normal(0, 0.3, (n, 8, 4)).astype(np.float32)
+        y = rng.integers(0, 2, n)
+        for i in np.flatnonzero(y):
+            x[i, rng.integers(0, 8), 0] += 3.0  # the flicker
+        return torch.from_numpy(x), torch.from_numpy(y).float()
+
+    for _ in range(300):
+        x, y = batch()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    x = torch.from_numpy(rng.normal(0, 0.3, (1, 8, 4)).astype(np.float32))
+    x[0, 5, 0] += 3.0
+    frames = create_explainer("shap-frames", model, samples=400).attribute(x, target="fake")[0]
+    windows = create_explainer("shap-windows", model, samples=200).attribute(x, target="fake")[0]
+    assert frames.map.shape == (8,) and windows.map.shape == (4,)
+    assert int(np.argmax(frames.map)) == 5 and int(np.argmax(windows.map)) == 2  # window 2 = frames 4-5
+    with torch.no_grad():
+        gap = float(torch.sigmoid(model(x)) - torch.sigmoid(model(model.reference.expand(1, 8, 4))))
+    assert frames.score > 0.8 and abs(frames.map.sum() - gap) < 0.05 and abs(windows.map.sum() - gap) < 0.05
+
+
+def test_explain_video_writes_key_frames_and_timelines(clips, tiny_checkpoint, tiny_video_model, tmp_path):
+    r = runner.invoke(app, ["explain", str(clips["fake"]), "--method", "gradcam,shap-frames,shap-windows",
+                            "--out", str(tmp_path), "--format", "json", "--model", str(tiny_checkpoint),
+                            "--video-model", str(tiny_video_model), "--key-frames", "2"])
+    assert r.exit_code == 0, r.output
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(x["method"] for x in recs) == ["gradcam", "gradcam", "shap-frames", "shap-windows"]
+    for rec in recs:
+        assert rec["track"] == 0 and (tmp_path / rec["overlay"]).exists() and rec["error"] is None
+        m = np.load(rec["map"])
+        if rec["method"] == "gradcam":
+            assert m.shape == (64, 64) and 0 <= rec["time"] <= 3
+        else:
+            assert m.shape == (len(rec["times"]),) and rec["signed"]
+    frames_rec = next(x for x in recs if x["method"] == "shap-frames")
+    assert len(frames_rec["times"]) >= 28
