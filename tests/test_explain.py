@@ -244,7 +244,7 @@ def test_deletion_and_insertion_reward_the_right_map():
     right = deletion_insertion(prob, x, mask.astype(np.float32), steps=32)
     wrong = deletion_insertion(prob, x, (~mask).astype(np.float32), steps=32)
     base = baselines(prob, x, steps=32)
-    assert len(right["deletion_curve"]) == 33 and right["deletion_curve"][0] == pytest.approx(float(prob(x[None])), abs=1e-3)
+    assert len(right["deletion_curve"]) == 33 and right["deletion_curve"][0] == pytest.approx(float(prob(x[None]).detach()), abs=1e-3)
     floor = right["deletion_curve"][-1]  # the model on the fully blurred face
     assert right["deletion_auc"] < floor + 0.03 < base["random"]["deletion_auc"] - 0.15
     assert right["insertion_auc"] > base["random"]["insertion_auc"] + 0.2

@@ -46,6 +46,8 @@ def analyze(
     every: Annotated[Optional[int], typer.Option("--every", help="Videos: every k-th frame instead.")] = None,
     fps: Annotated[Optional[float], typer.Option("--fps", help="Videos: frames per second instead.")] = None,
     video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
+    explain: Annotated[Optional[str], typer.Option("--explain", help="Also explain with these methods (e.g. gradcam,lime) and add a plain-language summary.")] = None,
+    explain_out: Annotated[Path, typer.Option(help="Where --explain writes maps and overlays.")] = Path("explanations"),
 ) -> None:
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
@@ -53,15 +55,20 @@ def analyze(
     if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0):
         fail("--frames and --every must be >= 1, --fps > 0", 2)
     from fakelens.detector import Detector
+    from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
     from fakelens.video import is_video
 
+    try:
+        methods = parse_methods(explain) if explain else []
+    except ValueError as e:
+        fail(str(e), 2)
     try:
         det = Detector.load(model, threshold=threshold)
     except FakelensError as e:
         fail(str(e))
     videos = None
     failed = False
-    table = None
+    table, summaries = None, []
     if fmt == "table":
         table = Table(Column("path", overflow="fold"), "kind", "label", "score", "faces", Column("note", overflow="fold"),
                       title=f"fakelens analyze (model {det.name}, threshold {det.threshold:.2f})")
@@ -77,6 +84,10 @@ def analyze(
             result = videos.analyze(path, num_frames=frames, every=every, fps=fps)
         else:
             result = det.analyze(str(path), whole_image=whole_image)
+        if methods and result.label in ("real", "fake"):
+            records = list(explain_paths(det, [str(path)], methods, explain_out, whole_image, videos=videos,
+                                         video_model=video_model))
+            attach_explanations(result, records)
         failed |= result.label == "error"
         if fmt == "json":
             print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
@@ -88,8 +99,12 @@ def analyze(
                                               f"{len(result.tracks)} tracks", *(result.warnings or [])]))
             table.add_row(str(result.path), result.kind, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
                           "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
+            if result.summary:
+                summaries.append(f"[bold]{result.path}[/bold]: {result.summary}")
     if table is not None:
         out.print(table)
+        for line in summaries:
+            out.print(line, highlight=False)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -142,7 +157,7 @@ def train_video(
     sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated (e.g. videos-ffpp).")] = None,
     window: Annotated[int, typer.Option(help="Frames averaged per window (A_w).")] = 4,
     stride: Annotated[int, typer.Option(help="Window stride in frames.")] = 2,
-    steps: Annotated[int, typer.Option(help="Training steps per model.")] = 400,
+    steps: Annotated[int, typer.Option(help="Training steps per model.")] = 300,
     sbi_copies: Annotated[int, typer.Option(help="Self-blended fake copies per real clip (0 disables).")] = 2,
     cross_validate: Annotated[bool, typer.Option(help="Leave-one-group-out table of the four seed-000 models.")] = True,
     seed: int = 0,

@@ -16,7 +16,7 @@ from fakelens.models import fake_probability, load_checkpoint
 from fakelens.records import Analysis, FaceResult
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_MODEL = WEIGHTS_DIR / "fakelens-lite0-v1.safetensors"
+DEFAULT_MODEL = WEIGHTS_DIR / "fakelens-lite0-v2.safetensors"
 SMALL_FACE_PX = 120
 
 

@@ -98,6 +98,9 @@ class Analysis:
     windows: list[WindowResult] | None = None
     tracks: list[TrackResult] | None = None
     warnings: list[str] | None = None
+    # With `analyze --explain`: the plain-language summary and, per face, the most faithful map.
+    summary: str | None = None
+    explanations: list[dict] | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,4 +112,7 @@ class Analysis:
         if self.kind == "image":
             for key in ("duration", "fps", "frames", "windows", "tracks", "warnings"):
                 d.pop(key)
+        if self.summary is None and self.explanations is None:
+            d.pop("summary")
+            d.pop("explanations")
         return d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Iterator
@@ -14,6 +15,7 @@ from fakelens.detector import Detector
 from fakelens.errors import FakelensError
 from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
 from fakelens.explain.render import overlay, superpixel_panels
+from fakelens.explain.summary import MethodEvidence, summarize_face, summarize_windows
 from fakelens.imageio import load_rgb
 from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
 from fakelens.video.track import window_starts
@@ -32,26 +34,29 @@ def parse_methods(spec: str) -> list[str]:
 
 
 def _stem(path: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem)[:80]
+    # Readable name plus a hash of the full path: same-named inputs in different folders never collide.
+    digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', Path(path).stem)[:80]}-{digest}"
 
 
 def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path, whole_image: bool = False,
                   target: str = "verdict", options: dict[str, dict] | None = None, key_frames: int = 3,
-                  video_model: Path | None = None, faithfulness: int = FAITHFULNESS_STEPS) -> Iterator[dict]:
+                  video_model: Path | None = None, faithfulness: int = FAITHFULNESS_STEPS,
+                  videos=None) -> Iterator[dict]:
     """Yield one record per (input, face, method); inputs that fail yield one record with `error`.
 
     Videos: image methods explain the `key_frames` most suspicious frames of every face track,
     the temporal methods (shap-frames, shap-windows) the track's sequence. `faithfulness` is the
-    number of deletion/insertion steps measured per image map (0: not measured).
+    number of deletion/insertion steps measured per image map (0: not measured). `videos`: an
+    already loaded VideoDetector (else the one `video_model` names is loaded at the first video).
     """
     from fakelens.video import is_video
 
     out.mkdir(parents=True, exist_ok=True)
     image_methods = [m for m in methods if explainer_class(m).input_dims == 4]
     explainers = {m: create_explainer(m, det.model, **(options or {}).get(m, {})) for m in image_methods}
-    videos = None
-    for k, path in enumerate(paths):
-        stem = f"{k:04d}-{_stem(str(path))}"
+    for path in paths:
+        stem = _stem(str(path))
         if is_video(path):
             if videos is None:
                 from fakelens.video.analyze import VideoDetector
@@ -79,10 +84,23 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
         images = np.stack([c.image for c in crops])
         scores = det.score_crops(images)
         tgts = [("fake" if s >= det.threshold else "real") if target == "verdict" else target for s in scores]
+        per_face: dict[int, list] = {}
         for rec in _explain_crops(det.model, explainers, images, tgts, scores, out, stem,
                                   [f"face{i}" for i in range(len(images))], faithfulness):
-            i = rec.pop("_i")
-            yield {"path": str(path), "face": boxes[i], "crop_box": list(crops[i].square), **rec}
+            per_face.setdefault(rec.pop("_i"), []).append(rec)
+        for i, recs in per_face.items():
+            label = "fake" if scores[i] >= det.threshold else "real"
+            text, facts = summarize_face(label, float(scores[i]), det.threshold, _evidence(recs), crops[i].landmarks)
+            for rec in recs:
+                rec.pop("_map")
+                yield {"path": str(path), "face": boxes[i], "crop_box": list(crops[i].square), **rec,
+                       "regions": facts.get("regions", {}).get(rec["method"], [])[:3], "summary": text}
+
+
+def _evidence(recs: list[dict]) -> list[MethodEvidence]:
+    # Activations show what a layer sees, not evidence for the verdict: left out of the summary.
+    return [MethodEvidence(r["method"], r["_map"], r.get("deletion_auc"), r.get("insertion_auc"), r.get("baselines", {}))
+            for r in recs if r["method"] != "activations" and r["_map"].ndim == 2]
 
 
 def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str], scores, out: Path, stem: str,
@@ -119,7 +137,7 @@ def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str],
                 yield {"_i": i, "method": method, "target": t, "score": round(float(scores[i]), 6),
                        "map": str(base.with_suffix(".npy")), "overlay": str(base.with_suffix(".png")),
                        "seconds": e.seconds, "signed": e.signed, "params": e.params, **faithful(i, t, e.map),
-                       "error": None}
+                       "error": None, "_map": e.map}
 
 
 def _explain_video(videos, path: str, methods: list[str], explainers: dict, out: Path, stem: str, target: str,
@@ -146,23 +164,61 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         probs = sigmoid(track.logits)
         order = np.argsort(-probs if t == "fake" else probs)[:key_frames]
         names = [f"track{track.id}-t{track.times[i]:07.2f}s" for i in order]
+        recs = []
         for rec in _explain_crops(videos.frames.model, explainers, track.crops[order], [t] * len(order),
                                   probs[order], out, stem, names, faithfulness):
             i = int(order[rec.pop("_i")])
-            yield {"path": path, "face": track.boxes[i], "track": track.id, "time": float(track.times[i]),
-                   "frame": int(track.indices[i]), **rec}
+            recs.append({"path": path, "face": track.boxes[i], "track": track.id, "time": float(track.times[i]),
+                         "frame": int(track.indices[i]), **rec})
+        shap_windows = None
         for method, explainer in temporal.items():
             e = explainer.attribute(torch.from_numpy(track.feats)[None].float(), target=t)[0]
             if method == "shap-windows":
                 w = min(videos.sequence.window, len(track.times))
                 starts = window_starts(len(track.times), w, videos.sequence.stride)
                 spans = [[float(track.times[s]), float(track.times[s + w - 1])] for s in starts]
+                shap_windows = list(zip(spans, e.map.tolist()))
             else:
                 spans = [[float(v), float(v)] for v in track.times]
             base = out / f"{stem}-track{track.id}-{method}"
             np.save(base.with_suffix(".npy"), e.map)
             timeline(spans, e.map, base.with_suffix(".png"), title=f"{method}: contribution to '{t}' (track {track.id})")
-            yield {"path": path, "face": track.boxes[int(np.argmax(probs))], "track": track.id, "method": method,
-                   "target": t, "score": info.score, "map": str(base.with_suffix(".npy")),
-                   "overlay": str(base.with_suffix(".png")), "times": spans, "seconds": e.seconds, "signed": True,
-                   "params": e.params, "error": None}
+            recs.append({"path": path, "face": track.boxes[int(np.argmax(probs))], "track": track.id, "method": method,
+                         "target": t, "score": info.score, "map": str(base.with_suffix(".npy")),
+                         "overlay": str(base.with_suffix(".png")), "times": spans, "seconds": e.seconds,
+                         "signed": True, "params": e.params, "error": None, "_map": e.map})
+        # The summary reads the most suspicious key frame's maps, and the track's windows.
+        key = int(order[0]) if len(order) else 0
+        first = [r for r in recs if r.get("frame") == int(track.indices[key])]
+        label = "fake" if info.score >= videos.threshold else "real"
+        text, facts = summarize_face(label, info.score, videos.threshold, _evidence(first), track.landmarks[key])
+        text = text.replace("The face is", f"Face track {track.id} is", 1)
+        windows = [{"start": w.start, "end": w.end, "score": w.score} for w in result.windows if w.track == track.id]
+        more, _ = summarize_windows(windows, videos.frames.threshold, shap_windows)
+        for rec in recs:
+            rec.pop("_map")
+            yield {**rec, "regions": facts.get("regions", {}).get(rec["method"], [])[:3],
+                   "summary": f"{text} {more}".strip()}
+
+
+def attach_explanations(result, records: list[dict]) -> None:
+    """Give an Analysis the summary and, per face, the most faithful map (`analyze --explain`)."""
+    faces: dict = {}
+    for r in records:
+        if r.get("method") and r.get("error") is None:
+            faces.setdefault((tuple(r["face"]), r.get("track")), []).append(r)
+    summaries, best = [], []
+    for recs in faces.values():
+        image_recs = [r for r in recs if "deletion_auc" in r] or recs
+
+        def gain(r):
+            rnd = (r.get("baselines") or {}).get("random")
+            return (r["insertion_auc"] - r["deletion_auc"]) - (rnd["insertion_auc"] - rnd["deletion_auc"]) if rnd else 0
+
+        top = max(image_recs, key=gain)
+        best.append({k: top.get(k) for k in ("face", "track", "time", "method", "map", "overlay", "deletion_auc",
+                                             "insertion_auc", "baselines", "regions") if k in top})
+        if top.get("summary") and top["summary"] not in summaries:
+            summaries.append(top["summary"])
+    result.summary = " ".join(summaries) if summaries else None
+    result.explanations = best

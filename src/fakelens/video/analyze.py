@@ -19,7 +19,7 @@ from fakelens.video.model import FrameEncoder, SequenceClassifier, file_sha256, 
 from fakelens.video.track import detect_frames, link_tracks, window_starts
 
 DEFAULT_VIDEO_MODEL = WEIGHTS_DIR / "fakelens-video-lstm-v1.safetensors"
-DEFAULT_FRAME_MODEL = "fakelens-lite0-v1.safetensors"
+DEFAULT_FRAME_MODEL = "fakelens-lite0-v2.safetensors"
 VIDEO_DETECT_SIDE = 960  # faces of about 60 px in 1080p still found; HOG cost grows with pixels
 
 
@@ -43,6 +43,7 @@ class TrackData:
     crops: np.ndarray  # (T, S, S, 3) uint8
     feats: np.ndarray  # (T, D)
     logits: np.ndarray  # (T,)
+    landmarks: np.ndarray  # (T, 68, 2) in crop pixels
 
 
 class VideoDetector:
@@ -150,11 +151,13 @@ class VideoDetector:
         timing["detect"] = time.perf_counter() - clock
         clock = time.perf_counter()
         size, scale = self.frames.input_size, self.frames.crop_scale
-        crops, where = [], {}
+        crops, crop_landmarks, where = [], [], {}
         for t, (frame, faces) in enumerate(zip(frames, detections)):
             for j, face in enumerate(faces):
                 where[(t, j)] = len(crops)
-                crops.append(crop_face(frame.rgb, face.landmarks, size, scale).image)
+                crop = crop_face(frame.rgb, face.landmarks, size, scale)
+                crops.append(crop.image)
+                crop_landmarks.append(crop.landmarks)
         tracks = link_tracks([[f.box for f in faces] for faces in detections])
         timing["crop"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -185,7 +188,8 @@ class VideoDetector:
             if details is not None:
                 details.append(TrackData(tr.id, np.array(times), np.array([frames[t].index for t, _ in tr.members]),
                                          [[round(v * k) for v in detections[t][j].box] for t, j in tr.members],
-                                         np.stack([crops[r] for r in rows]), feats[rows], logits[rows]))
+                                         np.stack([crops[r] for r in rows]), feats[rows], logits[rows],
+                                         np.stack([crop_landmarks[r] for r in rows])))
             top = int(np.argmax(probs))
             t_top, j_top = tr.members[top]
             faces.append(FaceResult(box=[round(v * k) for v in detections[t_top][j_top].box], score=round(score, 6),

@@ -40,18 +40,20 @@ class SequenceClassifier(nn.Module):
     With window=1, stride=1 it is the plain RNN/LSTM on raw frame features (seed 000's baselines).
     """
 
-    def __init__(self, feature_dim: int = 512, hidden: int = 64, cell: str = "lstm", window: int = 4, stride: int = 2,
-                 dropout: float = 0.3):
+    def __init__(self, feature_dim: int = 512, hidden: int = 32, cell: str = "lstm", window: int = 4, stride: int = 2,
+                 dropout: float = 0.5, proj: int = 32):
         super().__init__()
         if cell not in ("lstm", "rnn"):
             raise ValueError(f"cell must be 'lstm' or 'rnn', not {cell!r}")
         self.config = dict(feature_dim=feature_dim, hidden=hidden, cell=cell, window=window, stride=stride,
-                           dropout=dropout)
+                           dropout=dropout, proj=proj)
         self.window, self.stride = window, stride
         self.norm = nn.LayerNorm(feature_dim)
+        # A narrow projection first: tens of training clips cannot fit an LSTM on 512-d inputs.
+        self.proj = nn.Linear(feature_dim, proj) if proj else nn.Identity()
         self.dropout = nn.Dropout(dropout)
         rnn = nn.LSTM if cell == "lstm" else nn.RNN
-        self.rnn = rnn(feature_dim, hidden, batch_first=True)
+        self.rnn = rnn(proj or feature_dim, hidden, batch_first=True)
         self.fc = nn.Linear(hidden, 1)
         # Mean frame feature of real training clips: what "removing" a frame or window means in SHAP.
         self.register_buffer("reference", torch.zeros(feature_dim))
@@ -66,7 +68,7 @@ class SequenceClassifier(nn.Module):
 
     def forward_windows(self, a: torch.Tensor) -> torch.Tensor:
         """Logits from window features A_w (B, N, D)."""
-        out, _ = self.rnn(self.dropout(self.norm(a)))
+        out, _ = self.rnn(self.dropout(self.proj(self.norm(a))))
         return self.fc(out[:, -1]).squeeze(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -95,7 +97,7 @@ def load_sequence_model(path: str | Path) -> tuple[SequenceClassifier, dict]:
         meta = json.loads((f.metadata() or {}).get("fakelens", "{}"))
     if meta.get("kind") != "video-sequence":
         raise ValueError(f"not a fakelens video model: {path}")
-    keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout")
-    model = SequenceClassifier(**{k: meta[k] for k in keys})
+    keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout", "proj")
+    model = SequenceClassifier(**{k: meta[k] for k in keys if k in meta}, **({} if "proj" in meta else {"proj": 0}))
     model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
     return model.eval(), meta
