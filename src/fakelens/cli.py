@@ -55,13 +55,16 @@ def analyze(
     if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0):
         fail("--frames and --every must be >= 1, --fps > 0", 2)
     from fakelens.detector import Detector
-    from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
     from fakelens.video import is_video
 
-    try:
-        methods = parse_methods(explain) if explain else []
-    except ValueError as e:
-        fail(str(e), 2)
+    methods = []
+    if explain:  # the explainers pull in Captum and SciPy (about 1.4 s): only when asked for
+        from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
+
+        try:
+            methods = parse_methods(explain)
+        except ValueError as e:
+            fail(str(e), 2)
     try:
         det = Detector.load(model, threshold=threshold)
     except FakelensError as e:

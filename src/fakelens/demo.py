@@ -50,7 +50,10 @@ def main(out: str = "demo-out") -> int:
     print(f"models: {det.name} (threshold {det.threshold:.3f}), {videos.name} (threshold {videos.threshold:.3f})")
     for r in results:
         score = "-" if r.score is None else f"{r.score:.3f}"
-        extra = f"  frames {len(r.frames)}, windows {len(r.windows)}" if r.kind == "video" and r.frames is not None else ""
+        extra = ""
+        if r.kind == "video" and r.tracks:
+            extra = (f"  frames {len(r.frames)}, windows {len(r.windows)}, "
+                     f"frame-model mean {r.tracks[0].frame_mean:.3f}")
         print(f"  {r.path:40s} {r.kind:6s} {r.label:8s} score {score:>6s}  faces {len(r.faces)}{extra}")
     from fakelens.explain.run import explain_paths
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,6 @@ class VideoTrainConfig:
     seed: int = 0
     cross_validate: bool = True
     cache_dir: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _crop_track(path: str, faces: FaceDetector, size: int, scale: float, num_frames: int):
