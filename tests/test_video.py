@@ -55,6 +55,18 @@ def test_uniform_sampling_every_and_fps(clips):
     assert small[0].rgb.shape == (180, 320, 3)
 
 
+@pytest.mark.parametrize("name,codec", [("clip.webm", "libvpx-vp9"), ("clip.avi", "mpeg4"), ("clip.mov", "libx264"),
+                                        ("clip.mkv", "libx264")])
+def test_other_containers_and_codecs(name, codec, tmp_path):
+    from skimage import data
+
+    frames = [np.ascontiguousarray(np.roll(data.astronaut()[:256, :320], 8 * t, axis=1)) for t in range(12)]
+    path = write_clip(tmp_path / name, frames, fps=12, codec=codec)
+    decoded, info = read_video(path, num_frames=6)
+    assert is_video(path) and len(decoded) == 6 and (info.width, info.height) == (320, 256)
+    assert float(np.abs(decoded[0].rgb.astype(int) - frames[0]).mean()) < 12  # the picture survives the codec
+
+
 def test_sniffing_by_content(clips, astronaut_path, tmp_path):
     renamed = tmp_path / "clip.jpg"
     renamed.write_bytes(clips["real"].read_bytes())

@@ -66,8 +66,12 @@ class Explainer:
         sign = 1.0 if target == "fake" else -1.0
         return lambda x: sign * self.model(x)
 
-    def attribute(self, inputs: torch.Tensor, target: Target = "fake", **options) -> list[Explanation]:
-        """Explain a batch; `options` override the explainer's for this call."""
+    def attribute(self, inputs: torch.Tensor, target: Target = "fake", scores=None, **options) -> list[Explanation]:
+        """Explain a batch; `options` override the explainer's for this call.
+
+        `scores`: the probabilities of fake the caller already has (e.g. the Detector's, with its
+        test-time flip); without them one more forward pass computes them.
+        """
         if target not in ("fake", "real"):
             raise ValueError(f"target must be 'fake' or 'real', not {target!r}")
         opts = {**self.options, **options}
@@ -77,10 +81,13 @@ class Explainer:
         maps = self._attribute(inputs.detach().float(), target, **opts)
         maps, segments = maps if isinstance(maps, tuple) else (maps, [None] * len(inputs))
         seconds = (time.perf_counter() - t0) / len(inputs)
-        with torch.no_grad():
-            scores = torch.sigmoid(self.model(inputs)).tolist()
-        return [Explanation(m.astype(np.float32), self.name, target, _jsonable(opts), round(seconds, 5), self.signed, s, seg)
-                for m, s, seg in zip(np.asarray(maps), scores, segments)]
+        if scores is None:
+            with torch.no_grad():
+                scores = torch.sigmoid(self.model(inputs)).tolist()
+        elif len(scores) != len(inputs):
+            raise ValueError(f"{len(scores)} scores for {len(inputs)} inputs")
+        return [Explanation(m.astype(np.float32), self.name, target, _jsonable(opts), round(seconds, 5), self.signed,
+                            float(s), seg) for m, s, seg in zip(np.asarray(maps), scores, segments)]
 
     def _attribute(self, inputs: torch.Tensor, target: Target, **options) -> np.ndarray:
         """N x H x W maps for the batch, or (maps, per-image superpixel labels)."""

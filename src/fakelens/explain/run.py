@@ -128,7 +128,7 @@ def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str],
     for method, explainer in explainers.items():
         for t in sorted(set(tgts)):
             idx = [i for i, tt in enumerate(tgts) if tt == t]
-            for i, e in zip(idx, explainer.attribute(x[idx], target=t)):
+            for i, e in zip(idx, explainer.attribute(x[idx], target=t, scores=[float(scores[i]) for i in idx])):
                 base = out / f"{stem}-{names[i]}-{method.replace('+', 'p')}"
                 np.save(base.with_suffix(".npy"), e.map)
                 picture = (superpixel_panels(images[i], e.map, e.segments) if e.segments is not None
