@@ -241,10 +241,12 @@ def audit_explainers(
     method: Annotated[str, typer.Option("--method", help="Method name(s), comma-separated, or all.")] = "all",
     split: Annotated[str, typer.Option(help="test, val, train (group-aware, as `fakelens train`) or all.")] = "test",
     model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default: the shipped model.")] = None,
+    global_faces: Annotated[int, typer.Option(help="Faces for the global view: Grad-CAM averaged per class, aligned by landmarks (0: skip).")] = 40,
     seed: int = 0,
 ) -> None:
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
-    affine transforms, the model-randomisation sanity check, and seconds per face."""
+    affine transforms, the model-randomisation sanity check, and seconds per face; and a global
+    view of where the model looks for fakes (average aligned Grad-CAM per class)."""
     from fakelens.detector import Detector
     from fakelens.explain.audit import audit, format_table, pick_faces, write_report
     from fakelens.explain.registry import explainer_class
@@ -266,6 +268,16 @@ def audit_explainers(
     path = write_report(rows, chosen, out_dir)
     out.print(f"{len(chosen)} faces from {split} split; table in {path}")
     out.print(format_table(rows), highlight=False, soft_wrap=True)
+    if global_faces:
+        from fakelens.explain.global_view import class_average_maps, save_global_view
+
+        many = [(crop, lm, truth) for _, crop, truth, lm in pick_faces(det, [str(d) for d in data], global_faces, split,
+                                                                          seed + 1) if lm is not None]
+        if many:
+            averages = class_average_maps(det, many, "gradcam")
+            pictures = save_global_view(averages, out_dir, "gradcam")
+            counts = ", ".join(f"{k} {v['n']}" for k, v in averages.items())
+            out.print(f"global view (Grad-CAM, {counts} faces): {', '.join(str(p) for p in pictures)}")
 
 
 def _print_metrics(results: dict[str, dict], title: str) -> None:

@@ -25,8 +25,9 @@ AUDIT_OPTIONS = {"lime": {"samples": 300}, "shap": {"samples": 300}, "rise": {"m
                  "integrated-gradients": {"steps": 16}}
 
 
-def pick_faces(det: Detector, data: list[str], n: int, split: str = "test", seed: int = 0) -> list[tuple[str, np.ndarray, str]]:
-    """n face crops (half real, half fake where possible) from the group-held-out `split` of the data."""
+def pick_faces(det: Detector, data: list[str], n: int, split: str = "test", seed: int = 0) -> list[tuple]:
+    """n faces (half real, half fake where possible) from the group-held-out `split` of the data:
+    (path, crop, 'real'|'fake', crop landmarks or None)."""
     samples = read_datasets(data)
     idx = group_split(samples, seed=seed)[split] if split in ("train", "val", "test") else list(range(len(samples)))
     rng = np.random.default_rng(seed)
@@ -41,11 +42,12 @@ def pick_faces(det: Detector, data: list[str], n: int, split: str = "test", seed
             except Exception:  # noqa: BLE001 - an unreadable sample is skipped, not fatal
                 continue
             if found:
-                chosen.append((samples[i].path, found[0][0].image, "fake" if label else "real"))
+                crop = found[0][0]
+                chosen.append((samples[i].path, crop.image, "fake" if label else "real", crop.landmarks))
     return chosen
 
 
-def audit(det: Detector, faces: list[tuple[str, np.ndarray, str]], methods: list[str] | None = None,
+def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
           steps: int = 16) -> dict:
     """Per method: mean deletion/insertion AUC (and the random map's), robustness, sanity pass rate, seconds."""
     methods = methods or [m for m in list_explainers() if explainer_class(m).input_dims == 4 and m != "activations"]
@@ -56,7 +58,7 @@ def audit(det: Detector, faces: list[tuple[str, np.ndarray, str]], methods: list
         opts = AUDIT_OPTIONS.get(method, {})
         explainers = {id(m): create_explainer(method, m, **opts) for m in [det.model] + [c for _, c in copies]}
         per_face = []
-        for path, crop, _truth in faces:
+        for path, crop, *_ in faces:
             x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]
             score = float(det.score_crops(crop[None])[0])
             target = "fake" if score >= det.threshold else "real"

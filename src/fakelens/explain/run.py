@@ -24,12 +24,16 @@ from fakelens.video.track import window_starts
 FAITHFULNESS_STEPS = 32  # deletion/insertion steps per curve; 0 skips the measurement
 
 
+DETECTOR_METHODS = ["drise"]  # explain the face detector, not the classifier (images only)
+
+
 def parse_methods(spec: str) -> list[str]:
-    """'all' or a comma-separated list of registered method names."""
-    names = list_explainers() if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
-    unknown = [m for m in names if m not in list_explainers()]
+    """'all' or a comma-separated list of registered method names (and drise)."""
+    known = list_explainers() + DETECTOR_METHODS
+    names = known if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
+    unknown = [m for m in names if m not in known]
     if unknown or not names:
-        raise ValueError(f"unknown method(s) {unknown or spec!r}; known: {', '.join(list_explainers())}, or all")
+        raise ValueError(f"unknown method(s) {unknown or spec!r}; known: {', '.join(known)}, or all")
     return names
 
 
@@ -53,7 +57,7 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
     from fakelens.video import is_video
 
     out.mkdir(parents=True, exist_ok=True)
-    image_methods = [m for m in methods if explainer_class(m).input_dims == 4]
+    image_methods = [m for m in methods if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 4]
     explainers = {m: create_explainer(m, det.model, **(options or {}).get(m, {})) for m in image_methods}
     for path in paths:
         stem = _stem(str(path))
@@ -88,6 +92,9 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
         for rec in _explain_crops(det.model, explainers, images, tgts, scores, out, stem,
                                   [f"face{i}" for i in range(len(images))], faithfulness):
             per_face.setdefault(rec.pop("_i"), []).append(rec)
+        if "drise" in methods and not whole_image:
+            for i in range(len(crops)):
+                per_face.setdefault(i, []).append(_drise_record(det, rgb, tuple(boxes[i]), out, f"{stem}-face{i}"))
         for i, recs in per_face.items():
             label = "fake" if scores[i] >= det.threshold else "real"
             text, facts = summarize_face(label, float(scores[i]), det.threshold, _evidence(recs), crops[i].landmarks)
@@ -97,10 +104,26 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
                        "regions": facts.get("regions", {}).get(rec["method"], [])[:3], "summary": text}
 
 
+def _drise_record(det: Detector, rgb: np.ndarray, box: tuple, out: Path, name: str) -> dict:
+    """D-RISE on the face detector for one detected face: map over the region around it, overlay."""
+    from fakelens.explain.drise import dlib_detector, drise
+
+    r = drise(dlib_detector(det.faces), rgb, box)
+    base = out / f"{name}-drise"
+    np.save(base.with_suffix(".npy"), r.map)
+    x0, y0, x1, y1 = r.region
+    # D-RISE maps sit on a high floor (most masks leave the face detectable): draw what rises above it.
+    shown = np.clip(r.map - np.percentile(r.map, 5), 0, None)
+    Image.fromarray(overlay(np.ascontiguousarray(rgb[y0:y1, x0:x1]), shown, False)).save(base.with_suffix(".png"))
+    return {"method": "drise", "target": "face detection", "region": list(r.region), "map": str(base.with_suffix(".npy")),
+            "overlay": str(base.with_suffix(".png")), "seconds": r.seconds, "signed": False,
+            "params": {"masks": r.masks, "hit_rate": r.hit_rate}, "error": None, "_map": r.map}
+
+
 def _evidence(recs: list[dict]) -> list[MethodEvidence]:
     # Activations show what a layer sees, not evidence for the verdict: left out of the summary.
     return [MethodEvidence(r["method"], r["_map"], r.get("deletion_auc"), r.get("insertion_auc"), r.get("baselines", {}))
-            for r in recs if r["method"] != "activations" and r["_map"].ndim == 2]
+            for r in recs if r["method"] not in ("activations", "drise") and r["_map"].ndim == 2]
 
 
 def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str], scores, out: Path, stem: str,
@@ -154,7 +177,7 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         yield {"path": path, "face": None, "method": None, "label": "no_face", "error": None}
         return
     temporal = {m: create_explainer(m, videos.sequence, **(options or {}).get(m, {}))
-                for m in methods if explainer_class(m).input_dims == 3}
+                for m in methods if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 3}
     tracks = {t.id: t for t in result.tracks}
     for track in details:
         info = tracks[track.id]
