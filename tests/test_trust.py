@@ -70,7 +70,7 @@ def test_audit_explainers_cli_writes_the_table(tiny_checkpoint, astronaut_path, 
         (tmp_path / "data" / label).mkdir(parents=True)
         shutil.copy(astronaut_path, tmp_path / "data" / label / f"{label}.png")
     r = CliRunner().invoke(app, ["audit-explainers", str(tmp_path / "data"), "--faces", "2", "--split", "all",
-                                 "--method", "gradcam,saliency", "--model", str(tiny_checkpoint), "--out",
+                                 "--method", "gradcam,saliency,drise", "--model", str(tiny_checkpoint), "--out",
                                  str(tmp_path / "audit"), "--global-faces", "2"])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "audit" / "audit.json").read_text())

@@ -250,12 +250,14 @@ def audit_explainers(
     from fakelens.detector import Detector
     from fakelens.explain.audit import audit, format_table, pick_faces, write_report
     from fakelens.explain.registry import explainer_class
-    from fakelens.explain.run import parse_methods
+    from fakelens.explain.run import DETECTOR_METHODS, parse_methods
 
     if faces < 1 or split not in ("test", "val", "train", "all"):
         fail("--faces must be >= 1 and --split test, val, train or all", 2)
     try:
-        methods = [m for m in parse_methods(method) if explainer_class(m).input_dims == 4 and m != "activations"]
+        # The classifier's image methods only: activations attribute nothing, D-RISE explains the detector.
+        methods = [m for m in parse_methods(method) if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 4
+                   and m != "activations"]
         det = Detector.load(model)
         chosen = pick_faces(det, [str(d) for d in data], faces, split, seed)
     except ValueError as e:

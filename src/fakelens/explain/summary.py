@@ -106,7 +106,8 @@ def summarize_face(label: str, score: float, threshold: float, evidence: list[Me
     return " ".join(text), facts
 
 
-def summarize_windows(windows: list[dict], threshold: float, shap: list[tuple[list[float], float]] | None = None) -> tuple[str, dict]:
+def summarize_windows(windows: list[dict], threshold: float, shap: list[tuple[list[float], float]] | None = None,
+                      target: str = "fake") -> tuple[str, dict]:
     """Sentences about which time windows of a video drove its verdict (window scores, and SHAP if given)."""
     if not windows:
         return "", {}
@@ -119,5 +120,5 @@ def summarize_windows(windows: list[dict], threshold: float, shap: list[tuple[li
         best = sorted(shap, key=lambda s: -s[1])[:2]
         facts["shap_top_windows"] = [{"start": span[0], "end": span[1], "shap": round(v, 4)} for span, v in best]
         spans = " and ".join(f"{s[0]:.1f}-{s[1]:.1f} s ({v:+.2f})" for s, v in best)
-        text.append(f"SHAP over windows: {spans} moved the verdict most towards fake.")
+        text.append(f"SHAP over windows: {spans} moved the verdict most towards {target}.")
     return " ".join(text), facts
