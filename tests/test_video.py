@@ -67,6 +67,19 @@ def test_other_containers_and_codecs(name, codec, tmp_path):
     assert float(np.abs(decoded[0].rgb.astype(int) - frames[0]).mean()) < 12  # the picture survives the codec
 
 
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_display_rotation_is_honoured(rotation, tmp_path):
+    """Phones store portrait video as landscape frames plus a display matrix: frames come back upright."""
+    from skimage import data
+
+    frame = np.ascontiguousarray(data.astronaut()[:256, :320])
+    path = write_clip(tmp_path / "phone.mp4", [frame] * 6, fps=6, rotation=rotation)
+    decoded, info = read_video(path, num_frames=2)
+    upright = np.rot90(frame, rotation // 90)  # the display matrix turns counter-clockwise, as np.rot90
+    assert decoded[0].rgb.shape == upright.shape and (info.width, info.height) == upright.shape[1::-1]
+    assert float(np.abs(decoded[0].rgb.astype(int) - upright).mean()) < 6
+
+
 def test_sniffing_by_content(clips, astronaut_path, tmp_path):
     renamed = tmp_path / "clip.jpg"
     renamed.write_bytes(clips["real"].read_bytes())

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 
-def write_clip(path: str | Path, frames: list[np.ndarray], fps: int = 15, codec: str = "libx264") -> Path:
-    """Encode RGB frames (H and W even) to a video file with PyAV."""
+def write_clip(path: str | Path, frames: list[np.ndarray], fps: int = 15, codec: str = "libx264",
+               rotation: int = 0) -> Path:
+    """Encode RGB frames (H and W even) to a video file with PyAV; `rotation` (degrees,
+    counter-clockwise) goes into the container's display matrix, as phones write it."""
     import av
 
     path = Path(path)
@@ -22,6 +24,8 @@ def write_clip(path: str | Path, frames: list[np.ndarray], fps: int = 15, codec:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
+        if rotation:
+            stream.set_display_rotation(rotation)
         for rgb in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
                 out.mux(packet)
