@@ -149,3 +149,40 @@ def test_alignment_puts_landmarks_on_the_template():
     warped = align(img, lm, template)
     for x, y in np.round(template).astype(int):
         assert warped[y - 1:y + 2, x - 1:x + 2].max() > 0.2
+
+
+def test_audit_detector_counts_missed_faces(astronaut_path, cat_path, tmp_path):
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from fakelens.cli import app
+
+    (tmp_path / "data" / "real").mkdir(parents=True)
+    shutil.copy(astronaut_path, tmp_path / "data" / "real" / "astronaut.png")
+    shutil.copy(cat_path, tmp_path / "data" / "real" / "cat.jpg")  # a "face" dlib must miss
+    r = CliRunner().invoke(app, ["audit-detector", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+                                 "--images", "2", "--drise-faces", "1", "--masks", "60"])
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "out" / "detector.json").read_text())
+    assert report["found"] == 1 and report["missed"][0].endswith("cat.jpg") and report["recall"] == 0.5
+    assert np.load(tmp_path / "out" / "drise-mean.npy").shape == (96, 96)
+    assert (tmp_path / "out" / "missed-faces.png").exists() and (tmp_path / "out" / "drise-mean.png").exists()
+
+
+def test_drise_on_a_box_the_user_gives(tiny_checkpoint, cat_path, tmp_path):
+    """A face the detector missed (here: a cat's face) can still be explained from a given box."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from fakelens.cli import app
+
+    r = CliRunner().invoke(app, ["explain", str(cat_path), "--method", "drise", "--box", "120,40,330,250", "--out",
+                                 str(tmp_path), "--format", "json", "--model", str(tiny_checkpoint)])
+    assert r.exit_code == 0, r.output
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert recs[0]["method"] == "drise" and recs[0]["face"] == [120, 40, 330, 250] and recs[1]["label"] == "no_face"
+    bad = CliRunner().invoke(app, ["explain", str(cat_path), "--method", "drise", "--box", "1,2,3"])
+    assert bad.exit_code == 2 and "--box" in bad.output

@@ -196,6 +196,7 @@ def explain(
     key_frames: Annotated[int, typer.Option(help="Videos: explain this many most suspicious frames per face track.")] = 3,
     video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
     faithfulness_steps: Annotated[int, typer.Option(help="Deletion/insertion steps per map (0: skip the measurement).")] = 32,
+    box: Annotated[Optional[str], typer.Option(help="drise: explain this box x0,y0,x1,y1 (e.g. a missed face) instead of the detections.")] = None,
 ) -> None:
     """Explain every face: a map per method (.npy), an overlay beside the face (.png), a record per (face, method).
 
@@ -219,8 +220,16 @@ def explain(
                   title="fakelens explain")
     if key_frames < 1 or faithfulness_steps < 0:
         fail("--key-frames must be >= 1 and --faithfulness-steps >= 0", 2)
+    drise_box = None
+    if box is not None:
+        try:
+            drise_box = tuple(int(v) for v in box.split(","))
+            assert len(drise_box) == 4 and drise_box[0] < drise_box[2] and drise_box[1] < drise_box[3]
+        except (ValueError, AssertionError):
+            fail(f"--box must be x0,y0,x1,y1 with x0 < x1 and y0 < y1, not {box!r}", 2)
     for rec in explain_paths(det, [str(p) for p in paths], methods, out_dir, whole_image, target,
-                             key_frames=key_frames, video_model=video_model, faithfulness=faithfulness_steps):
+                             key_frames=key_frames, video_model=video_model, faithfulness=faithfulness_steps,
+                             drise_box=drise_box):
         failed |= rec["error"] is not None
         if fmt == "json":
             print(json.dumps(rec), flush=True)
@@ -280,6 +289,33 @@ def audit_explainers(
             pictures = save_global_view(averages, out_dir, "gradcam")
             counts = ", ".join(f"{k} {v['n']}" for k, v in averages.items())
             out.print(f"global view (Grad-CAM, {counts} faces): {', '.join(str(p) for p in pictures)}")
+
+
+@app.command("audit-detector")
+def audit_detector(
+    data: Annotated[list[Path], typer.Argument(help="Labelled image dataset folders (one face per image).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where drise-mean.png, missed-faces.png and detector.json go.")] = Path("audit-detector"),
+    images: Annotated[int, typer.Option(help="Images to run the detector on.")] = 200,
+    drise_faces: Annotated[int, typer.Option(help="Detections to explain with D-RISE and average.")] = 20,
+    masks: Annotated[int, typer.Option(help="D-RISE masks per detection.")] = 200,
+    seed: int = 0,
+) -> None:
+    """The face detector on a labelled set (seed 004): recall, the missed faces, and the average
+    D-RISE map over many detections."""
+    from fakelens.explain.detector_audit import audit_detector as run_audit, save_detector_audit
+    from fakelens.faces import FaceDetector
+
+    if images < 1 or drise_faces < 0 or masks < 1:
+        fail("--images and --masks must be >= 1, --drise-faces >= 0", 2)
+    try:
+        result = run_audit(FaceDetector(), [str(d) for d in data], images, drise_faces, masks, seed)
+    except FakelensError as e:
+        fail(str(e))
+    paths = save_detector_audit(result, out_dir)
+    out.print(f"faces found in {result['found']} of {result['images']} images (recall {result['recall']:.3f}); "
+              f"{len(result['missed'])} missed, {len(result['several_faces'])} with more than one detection; "
+              f"D-RISE averaged over {result['drise_faces']} detections")
+    out.print("written: " + ", ".join(str(p) for p in paths))
 
 
 def _print_metrics(results: dict[str, dict], title: str) -> None:

@@ -46,13 +46,14 @@ def _stem(path: str) -> str:
 def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path, whole_image: bool = False,
                   target: str = "verdict", options: dict[str, dict] | None = None, key_frames: int = 3,
                   video_model: Path | None = None, faithfulness: int = FAITHFULNESS_STEPS,
-                  videos=None) -> Iterator[dict]:
+                  videos=None, drise_box: tuple[int, int, int, int] | None = None) -> Iterator[dict]:
     """Yield one record per (input, face, method); inputs that fail yield one record with `error`.
 
     Videos: image methods explain the `key_frames` most suspicious frames of every face track,
     the temporal methods (shap-frames, shap-windows) the track's sequence. `faithfulness` is the
     number of deletion/insertion steps measured per image map (0: not measured). `videos`: an
     already loaded VideoDetector (else the one `video_model` names is loaded at the first video).
+    `drise_box`: D-RISE explains this box (e.g. a face the detector missed) instead of the detections.
     """
     from fakelens.video import is_video
 
@@ -79,6 +80,10 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
             yield {"path": str(path), "face": None, "method": None, "error": str(e)}
             continue
         h, w = rgb.shape[:2]
+        if drise_box is not None and "drise" in methods:
+            rec = _drise_record(det, rgb, tuple(int(v) for v in drise_box), out, f"{stem}-box")
+            rec.pop("_map")
+            yield {"path": str(path), "face": list(drise_box), **rec}
         found = det.face_crops(rgb, whole_image)
         crops = [c for c, _ in found]
         boxes = [list(f.box) if f else [0, 0, w, h] for _, f in found]
@@ -92,7 +97,7 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
         for rec in _explain_crops(det.model, explainers, images, tgts, scores, out, stem,
                                   [f"face{i}" for i in range(len(images))], faithfulness):
             per_face.setdefault(rec.pop("_i"), []).append(rec)
-        if "drise" in methods and not whole_image:
+        if "drise" in methods and not whole_image and drise_box is None:
             for i in range(len(crops)):
                 per_face.setdefault(i, []).append(_drise_record(det, rgb, tuple(boxes[i]), out, f"{stem}-face{i}"))
         for i, recs in per_face.items():
