@@ -186,3 +186,10 @@ def test_drise_on_a_box_the_user_gives(tiny_checkpoint, cat_path, tmp_path):
     assert recs[0]["method"] == "drise" and recs[0]["face"] == [120, 40, 330, 250] and recs[1]["label"] == "no_face"
     bad = CliRunner().invoke(app, ["explain", str(cat_path), "--method", "drise", "--box", "1,2,3"])
     assert bad.exit_code == 2 and "--box" in bad.output
+
+
+def test_a_constant_map_fails_the_sanity_check_by_construction():
+    torch.manual_seed(0)
+    model = create_model("tiny-cnn", input_size=64).eval()
+    result = sanity_check(lambda m, x: np.ones((64, 64), np.float32), model, _image())
+    assert not result["passed"] and set(result["similarity"].values()) == {1.0}

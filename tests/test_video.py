@@ -239,11 +239,13 @@ def test_explain_video_writes_key_frames_and_timelines(clips, tiny_checkpoint, t
     assert r.exit_code == 0, r.output
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     assert sorted(x["method"] for x in recs) == ["gradcam", "gradcam", "shap-frames", "shap-windows"]
+    assert len({x["map"] for x in recs}) == 4  # key frames never overwrite each other's files
     for rec in recs:
         assert rec["track"] == 0 and (tmp_path / rec["overlay"]).exists() and rec["error"] is None
         m = np.load(rec["map"])
         if rec["method"] == "gradcam":
             assert m.shape == (64, 64) and 0 <= rec["time"] <= 3
+            assert f"-t{rec['time']:07.2f}s".replace(".", "_") in rec["map"]  # the full time, never cut at its dot
         else:
             assert m.shape == (len(rec["times"]),) and rec["signed"]
     frames_rec = next(x for x in recs if x["method"] == "shap-frames")

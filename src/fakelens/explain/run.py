@@ -40,7 +40,8 @@ def parse_methods(spec: str) -> list[str]:
 def _stem(path: str) -> str:
     # Readable name plus a hash of the full path: same-named inputs in different folders never collide.
     digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
-    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', Path(path).stem)[:80]}-{digest}"
+    # No dots: output paths are built with Path.with_suffix, which would cut at one.
+    return f"{re.sub(r'[^A-Za-z0-9_-]+', '_', Path(path).stem)[:80]}-{digest}"
 
 
 def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path, whole_image: bool = False,
@@ -191,7 +192,7 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         t = ("fake" if info.score >= videos.threshold else "real") if target == "verdict" else target
         probs = sigmoid(track.logits)
         order = np.argsort(-probs if t == "fake" else probs)[:key_frames]
-        names = [f"track{track.id}-t{track.times[i]:07.2f}s" for i in order]
+        names = [f"track{track.id}-t{track.times[i]:07.2f}s".replace(".", "_") for i in order]
         recs = []
         for rec in _explain_crops(videos.frames.model, explainers, track.crops[order], [t] * len(order),
                                   probs[order], out, stem, names, faithfulness):
