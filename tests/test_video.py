@@ -260,3 +260,21 @@ def test_shipped_models_rank_the_self_blended_clip_above_the_real_one(clips):
     assert real.label != "error" and fake.label != "error"
     assert fake.tracks[0].frame_mean > real.tracks[0].frame_mean + 0.2
     assert fake.score > real.score
+
+
+def test_sparse_samples_are_reached_by_seeking_with_the_same_frames(tmp_path):
+    """A long clip sampled sparsely: seeking must return the very frames reading in order returns."""
+    base = np.zeros((96, 160, 3), np.uint8)
+    frames = []
+    for t in range(900):  # 60 s at 15 fps; frame t carries its number as a bar position and a grey level
+        f = base.copy()
+        f[:, (t * 7) % 150:(t * 7) % 150 + 10] = 255
+        f[..., 1] = t % 200
+        frames.append(f)
+    path = write_clip(tmp_path / "long.mp4", frames, fps=15)
+    seeked, info = read_video(path, num_frames=3)  # 450 frames apart: above SEEK_GAP
+    ordered, _ = read_video(path, num_frames=3, seek=False)
+    assert [f.index for f in seeked] == [f.index for f in ordered] == [0, 450, 899]
+    assert info.decoded == 3  # reached by seeking, not by decoding all 900
+    for a, b in zip(seeked, ordered):
+        assert a.time == pytest.approx(b.time, abs=1e-3) and np.array_equal(a.rgb, b.rgb)

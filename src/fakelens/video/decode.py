@@ -38,7 +38,7 @@ class VideoInfo:
     frames: int  # frames in the stream (decoded count when the header does not say)
     codec: str
     rotation: int = 0
-    decoded: int = 0
+    decoded: int = 0  # frames decoded in order, or frames reached by seeking
     damaged_packets: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -84,12 +84,43 @@ def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
+SEEK_GAP = 300  # frames between samples above which seeking beats decoding everything (long videos)
+
+
+def _to_rgb(frame, max_side: int) -> np.ndarray:
+    w, h = frame.width, frame.height
+    scale = min(1.0, max_side / max(w, h))
+    rgb = frame.to_ndarray(format="rgb24", width=max(2, round(w * scale) // 2 * 2),
+                           height=max(2, round(h * scale) // 2 * 2))
+    return _upright(rgb, int(frame.rotation or 0))
+
+
+def _seek_frames(container, stream, wanted: np.ndarray, rate: float, max_side: int) -> tuple[list[VideoFrame], int]:
+    """One seek per sampled frame: each decodes only from the keyframe before it. Returns the frames
+    and the display rotation."""
+    tb = float(stream.time_base)
+    start = stream.start_time or 0
+    half = int(0.5 / rate / tb)
+    out, rotation = [], 0
+    for idx in wanted.tolist():
+        target = start + int(round(idx / rate / tb))
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.pts is None or frame.pts >= target - half:
+                rotation = int(frame.rotation or 0)
+                out.append(VideoFrame(idx, round(((frame.pts or target) - start) * tb, 4), _to_rgb(frame, max_side)))
+                break
+    return out, rotation
+
+
 def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int | None = None, fps: float | None = None,
-               max_side: int = 1280) -> tuple[list[VideoFrame], VideoInfo]:
+               max_side: int = 1280, seek: bool | None = None) -> tuple[list[VideoFrame], VideoInfo]:
     """Decode the sampled frames of a video (long side scaled down to `max_side`).
 
-    Raises InputError with a one-line reason when nothing can be decoded; a partly damaged file
-    returns the frames that decode, with the damage counted in `info.damaged_packets` and `info.warnings`.
+    Frames are decoded in order, unless samples are sparse (more than SEEK_GAP frames apart, or
+    `seek=True`): then each is reached by seeking. Raises InputError with a one-line reason when
+    nothing can be decoded; a partly damaged file returns the frames that decode, with the damage
+    counted in `info.damaged_packets` and `info.warnings`.
     """
     import av
 
@@ -121,6 +152,19 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
         info = VideoInfo(width=stream.width, height=stream.height, fps=round(rate, 3), duration=round(duration, 3),
                          frames=total, codec=stream.codec_context.name)
         index, t0 = 0, None
+        gap = float(np.diff(wanted).mean()) if len(wanted) > 1 else float(total)
+        if seek or (seek is None and len(wanted) and gap > SEEK_GAP):
+            try:
+                frames, info.rotation = _seek_frames(container, stream, wanted, rate, max_side)
+            except (av.error.FFmpegError, OSError):
+                frames = []
+            if len(frames) == len(wanted):
+                info.decoded = len(frames)
+                if info.rotation % 180:
+                    info.width, info.height = info.height, info.width
+                return frames, info
+            container.seek(0)  # seeking failed on this file: fall back to reading in order
+            frames = []
         try:
             for packet in container.demux(stream):
                 try:
@@ -133,11 +177,7 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
                     t0 = t if t0 is None else t0
                     if index in keep or (total == 0 and not frames):
                         info.rotation = int(frame.rotation or 0)
-                        w, h = frame.width, frame.height
-                        scale = min(1.0, max_side / max(w, h))
-                        rgb = frame.to_ndarray(format="rgb24", width=max(2, round(w * scale) // 2 * 2),
-                                               height=max(2, round(h * scale) // 2 * 2))
-                        frames.append(VideoFrame(index, round(t - t0, 4), _upright(rgb, info.rotation)))
+                        frames.append(VideoFrame(index, round(t - t0, 4), _to_rgb(frame, max_side)))
                     index += 1
                 if index > last_wanted >= 0 and len(frames) == len(keep):
                     break
