@@ -6,6 +6,7 @@ Exit codes: 0 every input analysed (no_face counts), 1 some input or step failed
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -48,6 +49,7 @@ def analyze(
     video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
     explain: Annotated[Optional[str], typer.Option("--explain", help="Also explain with these methods (e.g. gradcam,lime) and add a plain-language summary.")] = None,
     explain_out: Annotated[Path, typer.Option(help="Where --explain writes maps and overlays.")] = Path("explanations"),
+    report: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report: this file for one input, else one file per input in this folder.")] = None,
 ) -> None:
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
@@ -57,6 +59,8 @@ def analyze(
     from fakelens.detector import Detector
     from fakelens.video import is_video
 
+    if report is not None and not explain:
+        explain = "gradcam,occlusion"  # a report always shows evidence: two quick methods unless told otherwise
     methods = []
     if explain:  # the explainers pull in Captum and SciPy (about 1.4 s): only when asked for
         from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
@@ -87,10 +91,18 @@ def analyze(
             result = videos.analyze(path, num_frames=frames, every=every, fps=fps)
         else:
             result = det.analyze(str(path), whole_image=whole_image)
+        records = []
         if methods and result.label in ("real", "fake"):
             records = list(explain_paths(det, [str(path)], methods, explain_out, whole_image, videos=videos,
                                          video_model=video_model))
             attach_explanations(result, records)
+        if report is not None:
+            from fakelens.report import write_report
+
+            single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
+            digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
+            target = report if single else report / f"{Path(path).stem}-{digest}.html"
+            write_report(result, target, records)
         failed |= result.label == "error"
         if fmt == "json":
             print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)

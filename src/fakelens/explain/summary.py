@@ -35,6 +35,10 @@ class MethodEvidence:
         return (self.insertion_auc - self.deletion_auc) - (rnd["insertion_auc"] - rnd["deletion_auc"])
 
 
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]  # str.capitalize would turn "Grad-CAM" into "Grad-cam"
+
+
 def confidence(score: float, threshold: float) -> str:
     margin = abs(score - threshold)
     return "strong" if margin >= 0.3 else "moderate" if margin >= 0.15 else "weak (close to the threshold)"
@@ -71,7 +75,7 @@ def summarize_face(label: str, score: float, threshold: float, evidence: list[Me
         facts["regions"] = per_method
         r = per_method[top.method]
         first, second = r[0], r[1]
-        text.append(f"{NAMES.get(top.method, top.method).capitalize()} puts {first['mass']:.0%} of its positive "
+        text.append(f"{_upper_first(NAMES.get(top.method, top.method))} puts {first['mass']:.0%} of its positive "
                     f"evidence on the {first['region']} ({first['area']:.0%} of the crop, {first['lift']:.1f}x its "
                     f"share of area), then {second['mass']:.0%} on the {second['region']}.")
         leaders = [rs[0]["region"] for rs in per_method.values()]
@@ -93,7 +97,7 @@ def summarize_face(label: str, score: float, threshold: float, evidence: list[Me
         insertion = f"insertion AUC {top.insertion_auc:.2f} vs {rnd['insertion_auc']:.2f}, higher is better"
         del_ok, ins_ok = top.deletion_auc < rnd["deletion_auc"], top.insertion_auc > rnd["insertion_auc"]
         if del_ok and ins_ok:
-            text.append(f"{name.capitalize()} passes both faithfulness tests: removing its top pixels first lowers "
+            text.append(f"{_upper_first(name)} passes both faithfulness tests: removing its top pixels first lowers "
                         f"the probability faster than a random map ({deletion}) and restoring them raises it faster "
                         f"({insertion}).")
         elif del_ok or ins_ok:
