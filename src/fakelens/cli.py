@@ -50,6 +50,7 @@ def analyze(
     explain: Annotated[Optional[str], typer.Option("--explain", help="Also explain with these methods (e.g. gradcam,lime) and add a plain-language summary.")] = None,
     explain_out: Annotated[Path, typer.Option(help="Where --explain writes maps and overlays.")] = Path("explanations"),
     report: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report: this file for one input, else one file per input in this folder.")] = None,
+    save: Annotated[bool, typer.Option("--save", help="Record each result in the history database (see `fakelens history`).")] = False,
 ) -> None:
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
@@ -76,6 +77,11 @@ def analyze(
     videos = None
     failed = False
     table, summaries = None, []
+    store = None
+    if save:
+        from fakelens.store import HistoryStore
+
+        store = HistoryStore()
     if fmt == "table":
         table = Table(Column("path", overflow="fold"), "kind", "label", "score", "faces", Column("note", overflow="fold"),
                       title=f"fakelens analyze (model {det.name}, threshold {det.threshold:.2f})")
@@ -103,6 +109,12 @@ def analyze(
             digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
             target = report if single else report / f"{Path(path).stem}-{digest}.html"
             write_report(result, target, records)
+        if store is not None:
+            from fakelens.report.html import _sha256
+
+            p = Path(path)
+            store.add(result, sha256=_sha256(p) if p.is_file() else None,
+                      report=str(target.resolve()) if report is not None else None)
         failed |= result.label == "error"
         if fmt == "json":
             print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
@@ -121,6 +133,31 @@ def analyze(
         for line in summaries:
             out.print(line, highlight=False)
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def history(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    label: Annotated[Optional[str], typer.Option(help="Only this label (real, fake, no_face, error).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines).")] = "table",
+) -> None:
+    """Past analyses recorded with `analyze --save` (the database in FAKELENS_DATA_DIR or the user data dir)."""
+    from fakelens.store import HistoryStore
+
+    if fmt not in ("table", "json") or limit < 1:
+        fail("--format must be table or json and --limit >= 1", 2)
+    store = HistoryStore()
+    rows = store.list(limit, label)
+    if fmt == "json":
+        for r in rows:
+            print(json.dumps(r), flush=True)
+        return
+    table = Table("id", "when (UTC)", Column("path", overflow="fold"), "kind", "label", "score", "sha256",
+                  title=f"fakelens history ({store.url})")
+    for r in rows:
+        table.add_row(str(r["id"]), r["created"][:19], r["path"], r["kind"] or "-", r["label"] or "-",
+                      "-" if r["score"] is None else f"{r['score']:.3f}", (r["sha256"] or "-")[:12])
+    out.print(table)
 
 
 @app.command()

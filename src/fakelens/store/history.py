@@ -1,0 +1,84 @@
+"""The history of analyses, in SQLite by default (any SQLAlchemy URL, e.g. PostgreSQL, works).
+
+One data directory holds the database, uploads and artifacts: FAKELENS_DATA_DIR when set,
+otherwise the user's data directory (platformdirs). The CLI, the web app and batch scans share it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from sqlalchemy import JSON, DateTime, Float, Integer, String, create_engine, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from fakelens.records import Analysis
+
+
+def data_dir() -> Path:
+    """FAKELENS_DATA_DIR, else the platform's user data directory for fakelens (created if missing)."""
+    d = Path(os.environ.get("FAKELENS_DATA_DIR") or user_data_dir("fakelens"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class AnalysisRow(_Base):
+    """One analysis: the searchable fields, and the whole `fakelens analyze` JSON record."""
+
+    __tablename__ = "analyses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, done, failed
+    path: Mapped[str] = mapped_column(String(4096))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    label: Mapped[str | None] = mapped_column(String(16), index=True, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    report: Mapped[str | None] = mapped_column(String(4096), nullable=True)
+    record: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "created": self.created.isoformat(), "status": self.status, "path": self.path,
+                "sha256": self.sha256, "kind": self.kind, "label": self.label, "score": self.score,
+                "model": self.model, "report": self.report, "result": self.record}
+
+
+class HistoryStore:
+    """`HistoryStore()` opens (and creates) data_dir()/history.db; pass a SQLAlchemy URL for another database."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or f"sqlite:///{data_dir() / 'history.db'}"
+        self.engine = create_engine(self.url)
+        _Base.metadata.create_all(self.engine)
+
+    def add(self, analysis: Analysis, sha256: str | None = None, report: str | None = None) -> int:
+        """Store a finished analysis; returns its id."""
+        row = AnalysisRow(created=datetime.now(timezone.utc), status="failed" if analysis.label == "error" else "done",
+                          path=analysis.path, sha256=sha256, kind=analysis.kind, label=analysis.label,
+                          score=analysis.score, model=analysis.model, report=report,
+                          record=json.loads(json.dumps(analysis.to_dict())))
+        with Session(self.engine) as s:
+            s.add(row)
+            s.commit()
+            return row.id
+
+    def get(self, id: int) -> dict | None:
+        with Session(self.engine) as s:
+            row = s.get(AnalysisRow, id)
+            return row.to_dict() if row else None
+
+    def list(self, limit: int = 50, label: str | None = None) -> list[dict]:
+        """Newest first."""
+        q = select(AnalysisRow).order_by(AnalysisRow.id.desc()).limit(limit)
+        if label:
+            q = q.where(AnalysisRow.label == label)
+        with Session(self.engine) as s:
+            return [r.to_dict() for r in s.scalars(q)]
