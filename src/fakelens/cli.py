@@ -136,6 +136,23 @@ def analyze(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (413 beyond it).")] = 200,
+    explain: Annotated[str, typer.Option(help="Methods that explain every analysis (empty: none).")] = "gradcam",
+) -> None:
+    """The web app (a page at /) and the REST API (/v1/analyses, OpenAPI at /docs)."""
+    import uvicorn
+
+    from fakelens.service import create_app
+
+    if max_upload_mb <= 0 or not 0 < port < 65536:
+        fail("--max-upload-mb must be > 0 and --port in 1-65535", 2)
+    uvicorn.run(create_app(max_upload_mb=max_upload_mb, methods=explain), host=host, port=port)
+
+
+@app.command()
 def history(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     label: Annotated[Optional[str], typer.Option(help="Only this label (real, fake, no_face, error).")] = None,

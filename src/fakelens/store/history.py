@@ -70,6 +70,27 @@ class HistoryStore:
             s.commit()
             return row.id
 
+    def create(self, path: str, sha256: str | None = None) -> int:
+        """A queued analysis (the web app's upload), to be finished by `finish`."""
+        row = AnalysisRow(created=datetime.now(timezone.utc), status="queued", path=path, sha256=sha256)
+        with Session(self.engine) as s:
+            s.add(row)
+            s.commit()
+            return row.id
+
+    def set_status(self, id: int, status: str) -> None:
+        with Session(self.engine) as s:
+            s.get(AnalysisRow, id).status = status
+            s.commit()
+
+    def finish(self, id: int, analysis: Analysis, report: str | None = None) -> None:
+        with Session(self.engine) as s:
+            row = s.get(AnalysisRow, id)
+            row.status = "failed" if analysis.label == "error" else "done"
+            row.kind, row.label, row.score, row.model = analysis.kind, analysis.label, analysis.score, analysis.model
+            row.report, row.record = report, json.loads(json.dumps(analysis.to_dict()))
+            s.commit()
+
     def get(self, id: int) -> dict | None:
         with Session(self.engine) as s:
             row = s.get(AnalysisRow, id)

@@ -51,17 +51,22 @@ def is_video(path: str | os.PathLike) -> bool:
             head = f.read(16)
     except OSError:
         return p.suffix.lower() in VIDEO_SUFFIXES
+    return looks_like_video(head, p.suffix.lower())
+
+
+def looks_like_video(head: bytes, suffix: str = "") -> bool:
+    """True when the first bytes are a video container's (mp4/mov, Matroska/WebM, AVI, FLV, MPEG, ASF)."""
     if len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
-        return True  # ISO BMFF: mp4, mov, m4v, 3gp
+        return not head[8:12].startswith((b"jp2", b"avif", b"heic", b"mif1"))  # still-image ISO BMFF files
     if head.startswith(b"\x1a\x45\xdf\xa3"):  # Matroska / WebM
         return True
     if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
         return True
     if head.startswith((b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"\x30\x26\xb2\x75")):
         return True  # FLV, MPEG-PS, MPEG video, ASF/WMV
-    if head[:1] == b"\x47" and p.suffix.lower() in VIDEO_SUFFIXES:
+    if head[:1] == b"\x47" and suffix in VIDEO_SUFFIXES:
         return True  # MPEG-TS sync byte
-    return len(head) == 0 and p.suffix.lower() in VIDEO_SUFFIXES
+    return len(head) == 0 and suffix in VIDEO_SUFFIXES
 
 
 def sample_indices(total: int, num_frames: int | None = 32, every: int | None = None, fps: float | None = None,
