@@ -9,6 +9,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("FAKELENS_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_dir(tmp_path_factory):
+    """`fakelens analyze` records every result: keep the tests' history out of the user's data directory."""
+    if "FAKELENS_DATA_DIR" not in os.environ:
+        os.environ["FAKELENS_DATA_DIR"] = str(tmp_path_factory.mktemp("fakelens-data"))
+
+
 @pytest.fixture(scope="session")
 def astronaut_path(tmp_path_factory) -> Path:
     from skimage import data

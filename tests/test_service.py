@@ -46,3 +46,25 @@ def test_bad_uploads_are_refused_with_clear_codes(client, tmp_path):
     assert client.get("/v1/analyses/999").status_code == 404
     assert client.get("/openapi.json").json()["info"]["title"] == "fakelens"
     assert "<input type=\"file\"" in client.get("/").text
+
+
+def test_feedback_is_stored_and_exported_per_method(client, astronaut_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from fakelens.cli import app
+
+    r = client.post("/v1/analyses", files={"file": ("face.png", astronaut_path.read_bytes())})
+    j = _wait(client, r.json()["id"])
+    assert 'id="feedback"' in client.get(f"/v1/analyses/{j['id']}/report").text  # the served report has the form
+    ok = client.post(f"/v1/analyses/{j['id']}/feedback", json={"clarity": 4, "helpfulness": 5, "agree": True,
+                                                                "comment": "mouth region convincing"})
+    assert ok.status_code == 201
+    assert client.post(f"/v1/analyses/{j['id']}/feedback", json={"clarity": 9, "helpfulness": 1}).status_code == 422
+    assert client.post("/v1/analyses/999/feedback", json={"clarity": 3, "helpfulness": 3}).status_code == 404
+    out = CliRunner().invoke(app, ["history", "--feedback", "--format", "json"])
+    (row,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert row["methods"] == ["gradcam"] and row["clarity"] == 4 and row["agree"] is True
+    table = CliRunner().invoke(app, ["history", "--feedback"])
+    assert "gradcam" in table.stdout and "4.00" in table.stdout

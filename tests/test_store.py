@@ -3,6 +3,7 @@
 import hashlib
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from fakelens.cli import app
@@ -11,8 +12,8 @@ from fakelens.cli import app
 def test_analyze_save_and_history(tiny_checkpoint, astronaut_path, cat_path, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKELENS_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
-    r = runner.invoke(app, ["analyze", str(astronaut_path), str(cat_path), "--save", "--format", "json",
-                            "--model", str(tiny_checkpoint)])
+    r = runner.invoke(app, ["analyze", str(astronaut_path), str(cat_path), "--format", "json",
+                            "--model", str(tiny_checkpoint)])  # recorded by default
     assert r.exit_code == 0, r.output
     analyzed = [json.loads(line) for line in r.stdout.splitlines()]
     assert (tmp_path / "data" / "history.db").exists()
@@ -23,6 +24,10 @@ def test_analyze_save_and_history(tiny_checkpoint, astronaut_path, cat_path, tmp
     assert rows[1]["result"] == analyzed[0] and rows[0]["label"] == "no_face" and rows[0]["status"] == "done"
     only = runner.invoke(app, ["history", "--format", "json", "--label", "no_face"])
     assert [json.loads(line)["path"] for line in only.stdout.splitlines()] == [str(cat_path)]
+    again = runner.invoke(app, ["analyze", str(astronaut_path), "--model", str(tiny_checkpoint)])
+    assert "analyzed before: #1" in again.stdout.replace("\n", " ")
+    runner.invoke(app, ["analyze", str(astronaut_path), "--no-save", "--model", str(tiny_checkpoint)])
+    assert len(runner.invoke(app, ["history", "--format", "json"]).stdout.splitlines()) == 3
 
 
 def test_store_survives_reopening_and_records_failures(tmp_path):
@@ -36,3 +41,62 @@ def test_store_survives_reopening_and_records_failures(tmp_path):
     row = again.get(first)
     assert row["status"] == "failed" and row["result"]["error"].startswith("empty file")
     assert again.get(first + 1) is None
+
+
+def _pg_bin():
+    import glob
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return found[-1].rsplit("/", 1)[0] if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL server on localhost (Debian's postgresql), as STACK.md starts it."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    pytest.importorskip("psycopg", reason="psycopg not installed")
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="fakelens-pg-"))  # directly under /tmp: the server's user must reach it
+    user = [] if os.getuid() != 0 else ["runuser", "-u", "nobody", "--"]  # initdb refuses to run as root
+    if user and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: initdb cannot start")
+    shutil.chown(root, "nobody", "nogroup") if user else None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = root / "data"
+    steps = [[*user, f"{bin_dir}/initdb", "-D", str(data), "-U", "app", "--auth=trust", "-E", "UTF8", "--no-locale",
+              "--no-sync"],
+             [*user, f"{bin_dir}/pg_ctl", "-D", str(data), "-l", str(root / "log"), "-w", "-o",
+              f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]]
+    for cmd in steps:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"PostgreSQL could not start: {(done.stderr or done.stdout).strip()[:200]}")
+    yield f"postgresql+psycopg://app@127.0.0.1:{port}/postgres"
+    subprocess.run([*user, f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_history_on_a_real_postgresql_server(postgres_url):
+    from fakelens.records import Analysis, FaceResult
+    from fakelens.store import HistoryStore
+
+    store = HistoryStore(postgres_url)
+    a = Analysis(path="face.jpg", kind="image", label="fake", score=0.9, faces=[FaceResult([1, 2, 3, 4], 0.9, "fake")],
+                 explanations=[{"method": "gradcam", "methods_run": ["gradcam", "lime"]}], summary="...")
+    first = store.add(a, sha256="ab" * 32)
+    second = store.add(a, sha256="ab" * 32)
+    assert [r["id"] for r in store.seen("ab" * 32)] == [second, first]
+    assert store.get(first)["result"]["faces"][0]["box"] == [1, 2, 3, 4]
+    store.add_feedback(first, 5, 4, agree=False, comment="blend edge visible")
+    (fb,) = store.feedback()
+    assert fb["methods"] == ["gradcam", "lime"] and fb["agree"] is False

@@ -50,7 +50,7 @@ def analyze(
     explain: Annotated[Optional[str], typer.Option("--explain", help="Also explain with these methods (e.g. gradcam,lime) and add a plain-language summary.")] = None,
     explain_out: Annotated[Path, typer.Option(help="Where --explain writes maps and overlays.")] = Path("explanations"),
     report: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report: this file for one input, else one file per input in this folder.")] = None,
-    save: Annotated[bool, typer.Option("--save", help="Record each result in the history database (see `fakelens history`).")] = False,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Record each result in the history database (see `fakelens history`).")] = True,
 ) -> None:
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
@@ -113,8 +113,12 @@ def analyze(
             from fakelens.report.html import _sha256
 
             p = Path(path)
-            store.add(result, sha256=_sha256(p) if p.is_file() else None,
-                      report=str(target.resolve()) if report is not None else None)
+            digest = _sha256(p) if p.is_file() else None
+            seen = store.seen(digest) if digest else []
+            store.add(result, sha256=digest, report=str(target.resolve()) if report is not None else None)
+            if seen and fmt == "table":
+                summaries.append(f"[bold]{path}[/bold]: the same file (SHA-256) was analyzed before: "
+                                 + ", ".join(f"#{r['id']} {r['label']}" for r in seen[:5]))
         failed |= result.label == "error"
         if fmt == "json":
             print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
@@ -152,18 +156,42 @@ def serve(
     uvicorn.run(create_app(max_upload_mb=max_upload_mb, methods=explain), host=host, port=port)
 
 
+def _print_feedback(rows: list[dict], fmt: str) -> None:
+    if fmt == "json":
+        for r in rows:
+            print(json.dumps(r), flush=True)
+        return
+    per: dict[str, list[dict]] = {}
+    for r in rows:
+        for m in r["methods"] or ["(none)"]:
+            per.setdefault(m, []).append(r)
+    table = Table("method", "ratings", "clarity (mean)", "helpfulness (mean)", "agreed with verdict",
+                  title="readers' ratings of the explanations")
+    for m, rs in sorted(per.items()):
+        answered = [r["agree"] for r in rs if r["agree"] is not None]
+        table.add_row(m, str(len(rs)), f"{sum(r['clarity'] for r in rs) / len(rs):.2f}",
+                      f"{sum(r['helpfulness'] for r in rs) / len(rs):.2f}",
+                      f"{sum(answered)}/{len(answered)}" if answered else "-")
+    out.print(table)
+
+
 @app.command()
 def history(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     label: Annotated[Optional[str], typer.Option(help="Only this label (real, fake, no_face, error).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines).")] = "table",
+    feedback: Annotated[bool, typer.Option("--feedback", help="Export the readers' ratings of the explanations, per method.")] = False,
 ) -> None:
-    """Past analyses recorded with `analyze --save` (the database in FAKELENS_DATA_DIR or the user data dir)."""
+    """Past analyses (every `analyze` unless --no-save, and the web app's), from the database in
+    FAKELENS_DATA_DIR or the user data dir."""
     from fakelens.store import HistoryStore
 
     if fmt not in ("table", "json") or limit < 1:
         fail("--format must be table or json and --limit >= 1", 2)
     store = HistoryStore()
+    if feedback:
+        _print_feedback(store.feedback(), fmt)
+        return
     rows = store.list(limit, label)
     if fmt == "json":
         for r in rows:

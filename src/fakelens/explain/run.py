@@ -245,8 +245,9 @@ def attach_explanations(result, records: list[dict]) -> None:
             return (r["insertion_auc"] - r["deletion_auc"]) - (rnd["insertion_auc"] - rnd["deletion_auc"]) if rnd else 0
 
         top = max(image_recs, key=gain)
-        best.append({k: top.get(k) for k in ("face", "track", "time", "method", "map", "overlay", "deletion_auc",
-                                             "insertion_auc", "baselines", "regions") if k in top})
+        best.append({**{k: top.get(k) for k in ("face", "track", "time", "method", "map", "overlay", "deletion_auc",
+                                                "insertion_auc", "baselines", "regions") if k in top},
+                     "methods_run": sorted({r["method"] for r in recs})})
         if top.get("summary") and top["summary"] not in summaries:
             summaries.append(top["summary"])
     result.summary = " ".join(summaries) if summaries else None

@@ -108,8 +108,10 @@ def _timeline(a: Analysis) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def render_report(a: Analysis, records: list[dict] | None = None) -> str:
-    """The HTML text of a report for one Analysis (and its explanation records, if any)."""
+def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: int | None = None) -> str:
+    """The HTML text of a report for one Analysis (and its explanation records, if any). With
+    `feedback_id` (reports served by the web app) it carries a form that posts a rating of the
+    explanations to /v1/analyses/{id}/feedback."""
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]))
     path = Path(a.path)
     explanations = []
@@ -128,10 +130,10 @@ def render_report(a: Analysis, records: list[dict] | None = None) -> str:
         overview=_overview(a) if a.label != "error" else None, timeline=_timeline(a), explanations=explanations,
         sha256=_sha256(path) if path.is_file() else "-", size=path.stat().st_size if path.is_file() else "-",
         when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), versions=_versions(),
-        model_card=card.read_text() if card.exists() else "-")
+        model_card=card.read_text() if card.exists() else "-", feedback_id=feedback_id)
 
 
-def write_report(a: Analysis, out: Path, records: list[dict] | None = None) -> Path:
+def write_report(a: Analysis, out: Path, records: list[dict] | None = None, feedback_id: int | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(a, records), encoding="utf-8")
+    out.write_text(render_report(a, records, feedback_id), encoding="utf-8")
     return out

@@ -16,10 +16,20 @@ from pathlib import Path
 
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
 
 from fakelens.store import HistoryStore, data_dir
 
 CHUNK = 1 << 20
+
+
+class Feedback(BaseModel):
+    """A reader's rating of the explanations of one analysis."""
+
+    clarity: int = Field(ge=1, le=5, description="How clear were the explanations (1-5)?")
+    helpfulness: int = Field(ge=1, le=5, description="How helpful were they (1-5)?")
+    agree: bool | None = Field(None, description="Did you agree with the verdict?")
+    comment: str = Field("", max_length=4000)
 
 
 def _sniff(head: bytes) -> str | None:
@@ -55,7 +65,7 @@ class Worker:
                 report = data_dir() / "reports" / f"{job_id}.html"
                 from fakelens.report import write_report
 
-                write_report(result, report, records)
+                write_report(result, report, records, feedback_id=job_id)
                 self.store.finish(job_id, result, str(report))
             except Exception as e:  # noqa: BLE001 - a failed job is reported, the worker lives on
                 from fakelens.records import Analysis
@@ -136,6 +146,16 @@ def create_app(store: HistoryStore | None = None, max_upload_mb: float = 200, me
         if not row["report"] or not Path(row["report"]).exists():
             raise HTTPException(409, f"no report yet (status {row['status']})")
         return FileResponse(row["report"], media_type="text/html")
+
+    @app.post("/v1/analyses/{analysis_id}/feedback", status_code=201)
+    def post_feedback(analysis_id: int, feedback: Feedback) -> dict:
+        """Rate the explanations of an analysis (stored with it; `fakelens history --feedback` exports them)."""
+        try:
+            fid = store.add_feedback(analysis_id, feedback.clarity, feedback.helpfulness, feedback.agree,
+                                     feedback.comment)
+        except LookupError:
+            raise HTTPException(404, "no such analysis") from None
+        return {"id": fid, "analysis": analysis_id}
 
     @app.get("/v1/analyses")
     def list_analyses(limit: int = 50) -> list[dict]:

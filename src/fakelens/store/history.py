@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from sqlalchemy import JSON, DateTime, Float, Integer, String, create_engine, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from fakelens.records import Analysis
@@ -49,6 +49,19 @@ class AnalysisRow(_Base):
         return {"id": self.id, "created": self.created.isoformat(), "status": self.status, "path": self.path,
                 "sha256": self.sha256, "kind": self.kind, "label": self.label, "score": self.score,
                 "model": self.model, "report": self.report, "result": self.record}
+
+
+class FeedbackRow(_Base):
+    """A reader's rating of one analysis's explanations (seed 000 asks users how clear and helpful they are)."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id"), index=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    clarity: Mapped[int] = mapped_column(Integer)
+    helpfulness: Mapped[int] = mapped_column(Integer)
+    agree: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str] = mapped_column(String(4000), default="")
 
 
 class HistoryStore:
@@ -95,6 +108,39 @@ class HistoryStore:
         with Session(self.engine) as s:
             row = s.get(AnalysisRow, id)
             return row.to_dict() if row else None
+
+    def seen(self, sha256: str) -> list[dict]:
+        """Earlier analyses of the same bytes, newest first."""
+        q = select(AnalysisRow).where(AnalysisRow.sha256 == sha256).order_by(AnalysisRow.id.desc())
+        with Session(self.engine) as s:
+            return [r.to_dict() for r in s.scalars(q)]
+
+    def add_feedback(self, analysis_id: int, clarity: int, helpfulness: int, agree: bool | None = None,
+                     comment: str = "") -> int:
+        """Store a rating (1-5 each) of an analysis; ValueError for an unknown analysis or a rating out of range."""
+        if not (1 <= clarity <= 5 and 1 <= helpfulness <= 5):
+            raise ValueError("clarity and helpfulness are ratings from 1 to 5")
+        with Session(self.engine) as s:
+            if s.get(AnalysisRow, analysis_id) is None:
+                raise LookupError(f"no analysis {analysis_id}")
+            row = FeedbackRow(analysis_id=analysis_id, created=datetime.now(timezone.utc), clarity=clarity,
+                              helpfulness=helpfulness, agree=agree, comment=comment[:4000])
+            s.add(row)
+            s.commit()
+            return row.id
+
+    def feedback(self) -> list[dict]:
+        """Every rating with the methods whose maps the reader saw (from the analysis record)."""
+        q = select(FeedbackRow, AnalysisRow).join(AnalysisRow, FeedbackRow.analysis_id == AnalysisRow.id)
+        out = []
+        with Session(self.engine) as s:
+            for fb, a in s.execute(q):
+                shown = (a.record or {}).get("explanations") or []
+                methods = sorted({m for e in shown for m in e.get("methods_run", [e.get("method")]) if m})
+                out.append({"analysis": a.id, "label": a.label, "methods": methods, "clarity": fb.clarity,
+                            "helpfulness": fb.helpfulness, "agree": fb.agree, "comment": fb.comment,
+                            "created": fb.created.isoformat()})
+        return out
 
     def list(self, limit: int = 50, label: str | None = None) -> list[dict]:
         """Newest first."""
