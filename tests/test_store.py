@@ -30,6 +30,12 @@ def test_analyze_save_and_history(tiny_checkpoint, astronaut_path, cat_path, tmp
     assert len(runner.invoke(app, ["history", "--format", "json"]).stdout.splitlines()) == 3
 
 
+def test_database_url_setting(tiny_checkpoint, astronaut_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKELENS_DB_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    r = CliRunner().invoke(app, ["analyze", str(astronaut_path), "--model", str(tiny_checkpoint)])
+    assert r.exit_code == 0 and (tmp_path / "elsewhere.db").exists()
+
+
 def test_store_survives_reopening_and_records_failures(tmp_path):
     from fakelens.records import Analysis
     from fakelens.store import HistoryStore

@@ -65,10 +65,11 @@ class FeedbackRow(_Base):
 
 
 class HistoryStore:
-    """`HistoryStore()` opens (and creates) data_dir()/history.db; pass a SQLAlchemy URL for another database."""
+    """`HistoryStore()` opens (and creates) the database FAKELENS_DB_URL names (any SQLAlchemy URL, e.g.
+    postgresql+psycopg://user@host/db), else SQLite at data_dir()/history.db."""
 
     def __init__(self, url: str | None = None):
-        self.url = url or f"sqlite:///{data_dir() / 'history.db'}"
+        self.url = url or os.environ.get("FAKELENS_DB_URL") or f"sqlite:///{data_dir() / 'history.db'}"
         self.engine = create_engine(self.url)
         _Base.metadata.create_all(self.engine)
 
