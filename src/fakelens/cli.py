@@ -176,6 +176,40 @@ def _print_feedback(rows: list[dict], fmt: str) -> None:
 
 
 @app.command()
+def scan(
+    source: Annotated[Path, typer.Argument(help="A folder (searched recursively) or a text file listing paths.", show_default=False)],
+    out_file: Annotated[Path, typer.Option("--out", help="Results, one JSON line per file; rerun to resume.")] = Path("results.jsonl"),
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,
+    model: Annotated[Optional[Path], typer.Option(help="Image checkpoint; default: the shipped model.")] = None,
+    video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Also record each result in the history database.")] = True,
+) -> None:
+    """Analyze every image and video (found by content) in a folder; resumable after a kill."""
+    from fakelens.scan import scan as run_scan
+
+    if not source.exists():
+        fail(f"no such folder or list: {source}", 2)
+    if workers is not None and workers < 1:
+        fail("--workers must be >= 1", 2)
+    store = None
+    if save:
+        from fakelens.store import HistoryStore
+
+        store = HistoryStore()
+    counts: dict[str, int] = {}
+    for rec in run_scan(source, out_file, workers, str(model) if model else None,
+                        str(video_model) if video_model else None, progress=True):
+        counts[rec["label"]] = counts.get(rec["label"], 0) + 1
+        if store is not None:
+            from fakelens.records import Analysis
+
+            fields = {k: rec.get(k) for k in ("path", "label", "score", "error", "model")}
+            store.add(Analysis(kind=rec.get("kind") or "image", faces=[], **fields), sha256=rec.get("sha256"))
+    out.print(f"{sum(counts.values())} files analyzed this run ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'nothing left to do'}); results in {out_file}")
+    raise typer.Exit(1 if counts.get("error") else 0)
+
+
+@app.command()
 def history(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     label: Annotated[Optional[str], typer.Option(help="Only this label (real, fake, no_face, error).")] = None,
