@@ -43,3 +43,17 @@ def test_scan_writes_each_file_once_and_resumes(tmp_path, astronaut_path, cat_pa
     again = CliRunner().invoke(app, ["scan", str(d), "--out", str(out), "--model", str(tiny_checkpoint)])
     assert again.exit_code == 0 and "nothing left to do" in again.stdout
     assert done_paths(out) == set(inputs)
+
+
+def test_ray_engine_on_a_local_ray_instance(tmp_path, astronaut_path, cat_path, tiny_checkpoint):
+    import pytest
+
+    pytest.importorskip("ray", reason="Ray not installed (pip install 'fakelens[ray]')")
+    d = _folder(tmp_path, astronaut_path, cat_path)
+    out = tmp_path / "ray.jsonl"
+    r = CliRunner().invoke(app, ["scan", str(d), "--out", str(out), "--engine", "ray", "--workers", "1",
+                                 "--model", str(tiny_checkpoint), "--no-save"])
+    assert r.exit_code == 1, r.output  # the broken file
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(x["path"] for x in recs) == sorted(find_inputs(d))
+    assert {x["path"].split("/in/")[1]: x["label"] for x in recs}["sub/cat.jpg"] == "no_face"

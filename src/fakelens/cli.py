@@ -156,6 +156,13 @@ def serve(
     uvicorn.run(create_app(max_upload_mb=max_upload_mb, methods=explain), host=host, port=port)
 
 
+def _guarded(records):
+    try:
+        yield from records
+    except FakelensError as e:
+        fail(str(e))
+
+
 def _print_feedback(rows: list[dict], fmt: str) -> None:
     if fmt == "json":
         for r in rows:
@@ -183,22 +190,25 @@ def scan(
     model: Annotated[Optional[Path], typer.Option(help="Image checkpoint; default: the shipped model.")] = None,
     video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Also record each result in the history database.")] = True,
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data; pip install 'fakelens[ray]').")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local Ray instance).")] = None,
 ) -> None:
     """Analyze every image and video (found by content) in a folder; resumable after a kill."""
     from fakelens.scan import scan as run_scan
 
     if not source.exists():
         fail(f"no such folder or list: {source}", 2)
-    if workers is not None and workers < 1:
-        fail("--workers must be >= 1", 2)
+    if (workers is not None and workers < 1) or engine not in ("local", "ray"):
+        fail("--workers must be >= 1 and --engine local or ray", 2)
     store = None
     if save:
         from fakelens.store import HistoryStore
 
         store = HistoryStore()
     counts: dict[str, int] = {}
-    for rec in run_scan(source, out_file, workers, str(model) if model else None,
-                        str(video_model) if video_model else None, progress=True):
+    records = run_scan(source, out_file, workers, str(model) if model else None,
+                       str(video_model) if video_model else None, progress=True, engine=engine, ray_address=ray_address)
+    for rec in _guarded(records):
         counts[rec["label"]] = counts.get(rec["label"], 0) + 1
         if store is not None:
             from fakelens.records import Analysis

@@ -115,8 +115,12 @@ def analyze_one(path: str) -> dict:
 
 
 def scan(source: str | os.PathLike, out: str | os.PathLike, workers: int | None = None, model: str | None = None,
-         video_model: str | None = None, progress: bool = True) -> Iterator[dict]:
-    """Analyze every input not yet in `out`, appending one JSON line per file; yields each record."""
+         video_model: str | None = None, progress: bool = True, engine: str = "local",
+         ray_address: str | None = None) -> Iterator[dict]:
+    """Analyze every input not yet in `out`, appending one JSON line per file; yields each record.
+
+    engine 'local': a process pool on this machine; 'ray': Ray Data over a local Ray instance or
+    the cluster at `ray_address` (needs `pip install fakelens[ray]`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     inputs = find_inputs(source)
@@ -124,6 +128,17 @@ def scan(source: str | os.PathLike, out: str | os.PathLike, workers: int | None 
     todo = [p for p in dict.fromkeys(inputs) if p not in done]
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(todo), desc="scan", unit="file", disable=not progress)
+    if engine == "ray":
+        from fakelens.scan.ray_engine import ray_records
+
+        with open(out, "a", encoding="utf-8") as f:
+            for rec in ray_records(todo, workers, model, video_model, ray_address):
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+                bar.update(1)
+                yield rec
+        bar.close()
+        return
     with open(out, "a", encoding="utf-8") as f, ProcessPoolExecutor(
             max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
             initargs=(model, video_model)) as pool:
