@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_scores.py
 	$(PY) benchmarks/bench_explain.py
+	$(PY) benchmarks/bench_video.py
+	$(PY) benchmarks/bench_scan.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
