@@ -40,6 +40,11 @@ def test_scan_writes_each_file_once_and_resumes(tmp_path, astronaut_path, cat_pa
     by_name = {x["path"].split("/in/")[1]: x for x in recs}
     assert by_name["broken.jpg"]["label"] == "error" and by_name["sub/cat.jpg"]["label"] == "no_face"
     assert by_name["sub/no-extension"]["label"] in ("real", "fake") and len(by_name["sub/no-extension"]["sha256"]) == 64
+    from fakelens.store import HistoryStore
+
+    stored = {r["path"]: r for r in HistoryStore().list(limit=100)}
+    assert stored[inputs[2]]["result"]["faces"] == by_name["sub/cat.jpg"]["faces"] == []
+    assert stored[inputs[3]]["result"]["faces"] == by_name["sub/no-extension"]["faces"] != []  # whole records kept
     again = CliRunner().invoke(app, ["scan", str(d), "--out", str(out), "--model", str(tiny_checkpoint)])
     assert again.exit_code == 0 and "nothing left to do" in again.stdout
     assert done_paths(out) == set(inputs)

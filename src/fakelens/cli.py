@@ -211,10 +211,7 @@ def scan(
     for rec in _guarded(records):
         counts[rec["label"]] = counts.get(rec["label"], 0) + 1
         if store is not None:
-            from fakelens.records import Analysis
-
-            fields = {k: rec.get(k) for k in ("path", "label", "score", "error", "model")}
-            store.add(Analysis(kind=rec.get("kind") or "image", faces=[], **fields), sha256=rec.get("sha256"))
+            store.add(rec, sha256=rec.get("sha256"))
     out.print(f"{sum(counts.values())} files analyzed this run ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'nothing left to do'}); results in {out_file}")
     raise typer.Exit(1 if counts.get("error") else 0)
 

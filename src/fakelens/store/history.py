@@ -73,12 +73,12 @@ class HistoryStore:
         self.engine = create_engine(self.url)
         _Base.metadata.create_all(self.engine)
 
-    def add(self, analysis: Analysis, sha256: str | None = None, report: str | None = None) -> int:
-        """Store a finished analysis; returns its id."""
-        row = AnalysisRow(created=datetime.now(timezone.utc), status="failed" if analysis.label == "error" else "done",
-                          path=analysis.path, sha256=sha256, kind=analysis.kind, label=analysis.label,
-                          score=analysis.score, model=analysis.model, report=report,
-                          record=json.loads(json.dumps(analysis.to_dict())))
+    def add(self, analysis: Analysis | dict, sha256: str | None = None, report: str | None = None) -> int:
+        """Store a finished analysis (an Analysis, or its JSON record as a scan writes it); returns its id."""
+        rec = json.loads(json.dumps(analysis if isinstance(analysis, dict) else analysis.to_dict()))
+        row = AnalysisRow(created=datetime.now(timezone.utc), status="failed" if rec["label"] == "error" else "done",
+                          path=rec["path"], sha256=sha256, kind=rec.get("kind"), label=rec["label"],
+                          score=rec.get("score"), model=rec.get("model"), report=report, record=rec)
         with Session(self.engine) as s:
             s.add(row)
             s.commit()
