@@ -64,5 +64,21 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return p
 
 
+@pytest.fixture(scope="session")
+def tiny_video_model(tiny_checkpoint):
+    """An untrained sequence model saved beside the tiny frame model it reads."""
+    import torch
+
+    from fakelens.media import file_sha256
+    from fakelens.video import SequenceClassifier, save_sequence_model
+
+    torch.manual_seed(0)
+    p = tiny_checkpoint.parent / "tiny-video.safetensors"
+    save_sequence_model(SequenceClassifier(feature_dim=512, hidden=8), p,
+                        {"frame_model": tiny_checkpoint.name, "frame_model_sha256": file_sha256(tiny_checkpoint),
+                         "threshold": 0.5})
+    return p
+
+
 def rng_image(seed: int, size=(96, 96)) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(*size, 3), dtype=np.uint8)

@@ -28,21 +28,13 @@ def test_image_report(tiny_checkpoint, astronaut_path, tmp_path):
     assert "The face is classified" in html and "Model card" in html
 
 
-def test_video_report_has_a_timeline_and_error_reports_say_why(tiny_checkpoint, tmp_path):
-    import torch
-
-    from fakelens.video import SequenceClassifier, save_sequence_model
-    from fakelens.video.model import file_sha256
+def test_video_report_has_a_timeline_and_error_reports_say_why(tiny_checkpoint, tiny_video_model, tmp_path):
     from fakelens.video.synth import face_clips
 
     real, _ = face_clips(tmp_path / "clips", seconds=2)
-    torch.manual_seed(0)
-    vm = tiny_checkpoint.parent / "tiny-video-report.safetensors"
-    save_sequence_model(SequenceClassifier(feature_dim=512, hidden=8), vm,
-                        {"frame_model": tiny_checkpoint.name, "frame_model_sha256": file_sha256(tiny_checkpoint)})
     (tmp_path / "empty.mp4").write_bytes(b"")
     r = CliRunner().invoke(app, ["analyze", str(real), str(tmp_path / "empty.mp4"), "--model", str(tiny_checkpoint),
-                                 "--video-model", str(vm), "--report", str(tmp_path / "reports"), "--explain", "gradcam",
+                                 "--video-model", str(tiny_video_model), "--report", str(tmp_path / "reports"), "--explain", "gradcam",
                                  "--explain-out", str(tmp_path / "ex")])
     assert r.exit_code == 1  # the empty file fails, the clip is still analyzed and reported
     reports = {p.name.split("-")[0]: p.read_text() for p in (tmp_path / "reports").glob("*.html")}

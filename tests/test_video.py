@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fakelens.cli import app
 from fakelens.errors import InputError
-from fakelens.video import SequenceClassifier, is_video, link_tracks, read_video, save_sequence_model, window_starts
+from fakelens.video import SequenceClassifier, is_video, link_tracks, read_video, window_starts
 from fakelens.video.analyze import VideoDetector
 from fakelens.video.synth import face_clips, write_clip
 
@@ -25,19 +25,6 @@ def clips(tmp_path_factory):
     real, fake = face_clips(d)
     empty = write_clip(d / "no-face.mp4", [np.ascontiguousarray(data.coffee()[:360, :600])] * 10, fps=5)
     return {"real": real, "fake": fake, "no_face": empty}
-
-
-@pytest.fixture(scope="session")
-def tiny_video_model(tiny_checkpoint):
-    """An untrained sequence model saved beside the tiny frame model it reads."""
-    from fakelens.video.model import file_sha256
-
-    torch.manual_seed(0)
-    p = tiny_checkpoint.parent / "tiny-video.safetensors"
-    save_sequence_model(SequenceClassifier(feature_dim=512, hidden=8), p,
-                        {"frame_model": tiny_checkpoint.name, "frame_model_sha256": file_sha256(tiny_checkpoint),
-                         "threshold": 0.5})
-    return p
 
 
 def test_uniform_sampling_every_and_fps(clips):

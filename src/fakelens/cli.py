@@ -6,7 +6,6 @@ Exit codes: 0 every input analysed (no_face counts), 1 some input or step failed
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -58,6 +57,7 @@ def analyze(
     if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0):
         fail("--frames and --every must be >= 1, --fps > 0", 2)
     from fakelens.detector import Detector
+    from fakelens.media import file_sha256, safe_stem
     from fakelens.video import is_video
 
     if report is not None and not explain:
@@ -106,14 +106,11 @@ def analyze(
             from fakelens.report import write_report
 
             single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
-            digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
-            target = report if single else report / f"{Path(path).stem}-{digest}.html"
+            target = report if single else report / f"{safe_stem(path)}.html"
             write_report(result, target, records)
         if store is not None:
-            from fakelens.report.html import _sha256
-
             p = Path(path)
-            digest = _sha256(p) if p.is_file() else None
+            digest = file_sha256(p) if p.is_file() else None
             seen = store.seen(digest) if digest else []
             store.add(result, sha256=digest, report=str(target.resolve()) if report is not None else None)
             if seen and fmt == "table":

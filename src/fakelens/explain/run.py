@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +15,7 @@ from fakelens.explain.registry import create_explainer, explainer_class, list_ex
 from fakelens.explain.render import overlay, superpixel_panels
 from fakelens.explain.summary import MethodEvidence, summarize_face, summarize_windows
 from fakelens.imageio import load_rgb
+from fakelens.media import safe_stem
 from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
 from fakelens.video.track import window_starts
 
@@ -37,11 +36,6 @@ def parse_methods(spec: str) -> list[str]:
     return names
 
 
-def _stem(path: str) -> str:
-    # Readable name plus a hash of the full path: same-named inputs in different folders never collide.
-    digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
-    # No dots: output paths are built with Path.with_suffix, which would cut at one.
-    return f"{re.sub(r'[^A-Za-z0-9_-]+', '_', Path(path).stem)[:80]}-{digest}"
 
 
 def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path, whole_image: bool = False,
@@ -62,7 +56,7 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
     image_methods = [m for m in methods if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 4]
     explainers = {m: create_explainer(m, det.model, **(options or {}).get(m, {})) for m in image_methods}
     for path in paths:
-        stem = _stem(str(path))
+        stem = safe_stem(path)
         if is_video(path):
             if videos is None:
                 from fakelens.video.analyze import VideoDetector

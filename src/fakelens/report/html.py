@@ -7,7 +7,6 @@ inline PNG data URI, and the page loads no script, font or style sheet from anyw
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import platform
 from datetime import datetime, timezone
@@ -19,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image, ImageDraw
 
 from fakelens.explain.summary import confidence
+from fakelens.media import file_sha256
 from fakelens.records import Analysis
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
@@ -31,13 +31,6 @@ def _png(img: np.ndarray | Image.Image, max_side: int = 900) -> str:
     im.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _versions() -> str:
@@ -128,7 +121,7 @@ def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: i
     return env.get_template("template.html").render(
         a=a, name=path.name, confidence=confidence(a.score, a.threshold) if a.score is not None else "",
         overview=_overview(a) if a.label != "error" else None, timeline=_timeline(a), explanations=explanations,
-        sha256=_sha256(path) if path.is_file() else "-", size=path.stat().st_size if path.is_file() else "-",
+        sha256=file_sha256(path) if path.is_file() else "-", size=path.stat().st_size if path.is_file() else "-",
         when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), versions=_versions(),
         model_card=card.read_text() if card.exists() else "-", feedback_id=feedback_id)
 

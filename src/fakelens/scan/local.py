@@ -7,7 +7,6 @@ line, never a crash, and a half-written last line (a kill mid-write) is cut off 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -18,7 +17,8 @@ from typing import Iterator
 from tqdm import tqdm
 
 from fakelens.imageio import IMAGE_SUFFIXES
-from fakelens.video.decode import VIDEO_SUFFIXES, looks_like_video
+from fakelens.media import file_sha256, sniff
+from fakelens.video.decode import VIDEO_SUFFIXES
 
 _WORKER: dict = {}
 
@@ -32,16 +32,7 @@ def _is_media(p: Path) -> bool:
             head = f.read(4096)
     except OSError:
         return False
-    if looks_like_video(head[:16]):
-        return True
-    from PIL import Image
-    import io
-
-    try:
-        with Image.open(io.BytesIO(head)):
-            return True
-    except Exception:  # noqa: BLE001 - not an image header
-        return False
+    return sniff(head) is not None
 
 
 def find_inputs(source: str | os.PathLike) -> list[str]:
@@ -83,11 +74,7 @@ def _init_worker(model: str | None, video_model: str | None) -> None:
 
 def _sha256(path: str) -> str | None:
     try:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

@@ -8,7 +8,6 @@ request; nothing from the user is executed or used as a path.
 from __future__ import annotations
 
 import hashlib
-import io
 import queue
 import threading
 import uuid
@@ -18,6 +17,7 @@ from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from fakelens.media import sniff
 from fakelens.store import HistoryStore, data_dir
 
 CHUNK = 1 << 20
@@ -30,21 +30,6 @@ class Feedback(BaseModel):
     helpfulness: int = Field(ge=1, le=5, description="How helpful were they (1-5)?")
     agree: bool | None = Field(None, description="Did you agree with the verdict?")
     comment: str = Field("", max_length=4000)
-
-
-def _sniff(head: bytes) -> str | None:
-    """'image', 'video' or None, from the first bytes."""
-    from PIL import Image
-
-    from fakelens.video.decode import looks_like_video
-
-    if looks_like_video(head[:16]):
-        return "video"
-    try:
-        with Image.open(io.BytesIO(head)):  # identifies from the header; decoding problems surface in the analysis
-            return "image"
-    except Exception:  # noqa: BLE001 - anything PIL cannot identify is not an image we take
-        return None
 
 
 class Worker:
@@ -118,7 +103,7 @@ def create_app(store: HistoryStore | None = None, max_upload_mb: float = 200, me
             data += chunk
         if not data:
             raise HTTPException(400, "empty upload")
-        kind = _sniff(bytes(data[:1 << 16])) if len(data) >= 16 else None
+        kind = sniff(bytes(data[:1 << 16])) if len(data) >= 16 else None
         if kind is None:
             raise HTTPException(415, "not an image or a video this app can read")
         uploads = data_dir() / "uploads"

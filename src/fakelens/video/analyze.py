@@ -15,7 +15,8 @@ from fakelens.errors import FakelensError, ModelError
 from fakelens.faces import FaceDetector, crop_face
 from fakelens.records import Analysis, FaceResult, FrameResult, TrackResult, WindowResult
 from fakelens.video.decode import VideoInfo, read_video
-from fakelens.video.model import FrameEncoder, SequenceClassifier, file_sha256, load_sequence_model
+from fakelens.media import file_sha256
+from fakelens.video.model import FrameEncoder, SequenceClassifier, load_sequence_model
 from fakelens.video.track import detect_frames, link_tracks, window_starts
 
 DEFAULT_VIDEO_MODEL = WEIGHTS_DIR / "fakelens-video-lstm-v1.safetensors"

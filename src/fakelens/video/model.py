@@ -7,7 +7,6 @@ only the small sequence model is trained on clips.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -76,12 +75,6 @@ class SequenceClassifier(nn.Module):
         return self.forward_windows(self.windows(x))
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_sequence_model(model: SequenceClassifier, path: str | Path, meta: dict) -> None:

@@ -31,7 +31,8 @@ from fakelens.faces import FaceDetector, crop_face
 from fakelens.metrics.classification import binary_metrics
 from fakelens.video.analyze import VIDEO_DETECT_SIDE, sigmoid
 from fakelens.video.decode import read_video
-from fakelens.video.model import FrameEncoder, SequenceClassifier, file_sha256, save_sequence_model
+from fakelens.media import file_sha256
+from fakelens.video.model import FrameEncoder, SequenceClassifier, save_sequence_model
 from fakelens.video.track import detect_frames, link_tracks
 
 # name -> SequenceClassifier options; None is the untrained frame-average baseline.

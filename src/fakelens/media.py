@@ -1,0 +1,40 @@
+"""Small helpers every entry point shares: what a file is (by content), its hash, a safe output name."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from pathlib import Path
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sniff(head: bytes) -> str | None:
+    """'video', 'image' or None from a file's first bytes (a few KB are enough)."""
+    from PIL import Image
+
+    from fakelens.video.decode import looks_like_video
+
+    if looks_like_video(head[:16]):
+        return "video"
+    try:
+        with Image.open(io.BytesIO(head)):  # identifies from the header; decoding problems surface in the analysis
+            return "image"
+    except Exception:  # noqa: BLE001 - anything PIL cannot identify is not an image
+        return None
+
+
+def safe_stem(path: str | os.PathLike) -> str:
+    """A readable file-name stem for outputs about `path`, plus a hash of its full path (same-named
+    inputs in different folders never collide). No dots: outputs are named with Path.with_suffix."""
+    digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
+    return f"{re.sub(r'[^A-Za-z0-9_-]+', '_', Path(path).stem)[:80]}-{digest}"
