@@ -32,3 +32,12 @@ def test_exif_orientation_is_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees on display
     img.save(tmp_path / "r.jpg", exif=exif)
     assert load_rgb(tmp_path / "r.jpg").shape == (40, 20, 3)
+
+
+def test_16_bit_and_float_images_keep_their_contrast(tmp_path):
+    ramp = np.linspace(0, 65535, 64).astype(np.uint16)[None].repeat(8, 0)
+    Image.fromarray(ramp).save(tmp_path / "g16.png")
+    Image.fromarray(ramp.astype(np.float32) / 65535).save(tmp_path / "f.tif")
+    for name in ("g16.png", "f.tif"):
+        a = load_rgb(tmp_path / name)
+        assert a.shape == (8, 64, 3) and a[0, 0, 0] == 0 and a[0, -1, 0] == 255 and 120 <= a[0, 32, 0] <= 135, name

@@ -49,3 +49,60 @@ def test_bad_checkpoint_is_a_model_error(tmp_path):
         load_checkpoint(tmp_path / "x.safetensors")
     with pytest.raises(ModelError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "nope.safetensors")
+
+
+def _flip_last_byte(path):
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0x01  # the last byte belongs to the last tensor's data, not to the header
+    path.write_bytes(bytes(raw))
+
+
+def test_tampered_weights_are_refused(tmp_path, tiny_checkpoint, astronaut_path):
+    from typer.testing import CliRunner
+
+    from fakelens.cli import app
+    from fakelens.video import load_sequence_model
+
+    bad = tmp_path / "tampered.safetensors"
+    bad.write_bytes(tiny_checkpoint.read_bytes())
+    load_checkpoint(bad)  # intact: loads
+    _flip_last_byte(bad)
+    with pytest.raises(ModelError, match="tampered"):
+        load_checkpoint(bad)
+    r = CliRunner().invoke(app, ["analyze", str(astronaut_path), "--model", str(bad), "--no-save"])
+    assert r.exit_code != 0 and "tampered" in r.output and "Traceback" not in r.output
+    torch.save({"w": torch.zeros(1)}, tmp_path / "pickled.safetensors")  # a pickle is never unpickled
+    with pytest.raises(ModelError, match="not a fakelens safetensors file"):
+        load_checkpoint(tmp_path / "pickled.safetensors")
+    with pytest.raises(ModelError, match="not a fakelens video model"):
+        load_sequence_model(tiny_checkpoint)
+
+
+def test_weights_that_do_not_fit_their_architecture_are_refused(tmp_path):
+    from fakelens.models.checkpoint import write_weights
+
+    write_weights({"w": torch.zeros(3)}, tmp_path / "odd.safetensors", {"arch": "tiny-cnn", "input_size": 64})
+    with pytest.raises(ModelError, match="do not fit"):
+        load_checkpoint(tmp_path / "odd.safetensors")
+
+
+def test_shipped_weights_are_checked_against_the_package_sums(tmp_path, monkeypatch, tiny_checkpoint):
+    from fakelens.media import file_sha256
+    from fakelens.models import checkpoint
+
+    for name in ("fakelens-lite0-v2.safetensors", "fakelens-video-lstm-v1.safetensors"):  # the real files match
+        assert f"{file_sha256(checkpoint.WEIGHTS_DIR / name)}  {name}" in checkpoint.SHIPPED_SUMS.read_text()
+    shipped = tmp_path / "weights"
+    shipped.mkdir()
+    model = shipped / "m.safetensors"
+    model.write_bytes(tiny_checkpoint.read_bytes())
+    (shipped / "SHA256SUMS").write_text(f"{file_sha256(model)}  m.safetensors\n")
+    monkeypatch.setattr(checkpoint, "WEIGHTS_DIR", shipped.resolve())
+    monkeypatch.setattr(checkpoint, "SHIPPED_SUMS", shipped / "SHA256SUMS")
+    load_checkpoint(model)
+    # A new, self-consistent file put in place of a shipped one: its own digest matches, the package's sum does not.
+    m, meta = load_checkpoint(model)
+    torch.nn.init.zeros_(next(m.parameters()))
+    save_checkpoint(m, model, {k: v for k, v in meta.items() if k not in ("arch", "input_size", "tensors_sha256")})
+    with pytest.raises(ModelError, match="SHA256SUMS"):
+        load_checkpoint(model)

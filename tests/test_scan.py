@@ -62,3 +62,80 @@ def test_ray_engine_on_a_local_ray_instance(tmp_path, astronaut_path, cat_path, 
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(x["path"] for x in recs) == sorted(find_inputs(d))
     assert {x["path"].split("/in/")[1]: x["label"] for x in recs}["sub/cat.jpg"] == "no_face"
+
+
+def _many_faces(tmp_path, astronaut_path, n):
+    from PIL import Image
+
+    d = tmp_path / "many"
+    d.mkdir()
+    face = Image.open(astronaut_path).crop((60, 0, 360, 300)).resize((160, 160))
+    for i in range(n):
+        face.rotate(i % 7).save(d / f"face{i:03d}.png")
+    return d
+
+
+def _scan_process(folder, out, model, *extra):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "fakelens", "scan", str(folder), "--out", str(out), "--model",
+                             str(model), "--no-save", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def _wait_for_lines(out, n, proc, timeout=120):
+    import time
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout and proc.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"scan wrote fewer than {n} lines (exit {proc.poll()})")
+
+
+def _children(pid):
+    from pathlib import Path
+
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def test_a_scan_killed_with_sigkill_resumes_and_lists_every_file_once(tmp_path, astronaut_path, tiny_checkpoint):
+    import os
+    import signal
+
+    d = _many_faces(tmp_path, astronaut_path, 120)
+    out = tmp_path / "killed.jsonl"
+    proc = _scan_process(d, out, tiny_checkpoint, "--workers", "2")
+    _wait_for_lines(out, 5, proc)
+    os.killpg(proc.pid, signal.SIGKILL)  # the scan and its workers, mid-run
+    proc.wait()
+    first = out.read_bytes().count(b"\n")
+    assert 5 <= first < 120
+    r = CliRunner().invoke(app, ["scan", str(d), "--out", str(out), "--model", str(tiny_checkpoint), "--no-save"])
+    assert r.exit_code == 0, r.output
+    paths = [json.loads(line)["path"] for line in out.read_text().splitlines()]
+    assert len(paths) == len(set(paths)) == 120 and set(paths) == set(find_inputs(d))
+
+
+def test_a_worker_killed_mid_scan_is_replaced_and_nothing_is_lost(tmp_path, astronaut_path, tiny_checkpoint):
+    import os
+    import signal
+    from pathlib import Path
+
+    d = _many_faces(tmp_path, astronaut_path, 80)
+    out = tmp_path / "oom.jsonl"
+    proc = _scan_process(d, out, tiny_checkpoint, "--workers", "2")
+    _wait_for_lines(out, 3, proc)
+    workers = [k for k in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+    assert workers, "no worker processes found"
+    os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["path"] for r in recs) == find_inputs(d)  # each file once, none given up
+    assert {r["label"] for r in recs} <= {"real", "fake"}

@@ -1,6 +1,7 @@
 """The REST API end to end: real app, real worker thread, real SQLite, the shipped model."""
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -44,6 +45,8 @@ def test_bad_uploads_are_refused_with_clear_codes(client, tmp_path):
     assert bad.status_code == 415 and "not an image or a video" in bad.json()["detail"]
     assert client.post("/v1/analyses", files={"file": ("a.jpg", b"")}).status_code == 400
     assert client.get("/v1/analyses/999").status_code == 404
+    assert client.get("/v1/analyses", params={"limit": 10**9}).status_code == 422
+    assert not list((tmp_path / "data" / "uploads").iterdir())  # refused uploads leave nothing behind
     assert client.get("/openapi.json").json()["info"]["title"] == "fakelens"
     assert "<input type=\"file\"" in client.get("/").text
 
@@ -68,3 +71,17 @@ def test_feedback_is_stored_and_exported_per_method(client, astronaut_path):
     assert row["methods"] == ["gradcam"] and row["clarity"] == 4 and row["agree"] is True
     table = CliRunner().invoke(app, ["history", "--feedback"])
     assert "gradcam" in table.stdout and "4.00" in table.stdout
+
+
+def test_user_file_names_never_become_paths(client, astronaut_path, tmp_path):
+    data = tmp_path / "data"
+    hostile = ["../../escaped.png", "/tmp/fakelens-escaped.png", "..\\..\\escaped.png", "a/../../b.png"]
+    ids = [client.post("/v1/analyses", files={"file": (name, astronaut_path.read_bytes())}).json()["id"]
+           for name in hostile]
+    for job in ids:
+        assert _wait(client, job)["status"] == "done"
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written and all(p.is_relative_to(data) for p in written)
+    assert not any("escaped" in p.name for p in written) and not Path("/tmp/fakelens-escaped.png").exists()
+    rows = {r["id"]: r for r in client.app.state.store.list(10)}
+    assert all(Path(rows[j]["path"]).parent == data / "uploads" for j in ids)

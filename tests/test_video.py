@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from fuzz_corpus import write_audio_only
 from typer.testing import CliRunner
 
 from fakelens.cli import app
@@ -73,27 +74,12 @@ def test_sniffing_by_content(clips, astronaut_path, tmp_path):
     assert is_video(renamed) and is_video(clips["real"]) and not is_video(astronaut_path)
 
 
-def _audio_only(path):
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("aac", rate=16000)
-        for i in range(20):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 16000, i * 1024
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
-
-
 def test_damaged_videos_give_one_line_errors(clips, tmp_path):
     raw = clips["real"].read_bytes()
     (tmp_path / "empty.mp4").write_bytes(b"")
     (tmp_path / "truncated.mp4").write_bytes(raw[: len(raw) // 3])
     (tmp_path / "text.mp4").write_text("not a video\n")
-    _audio_only(tmp_path / "audio.m4a")
+    write_audio_only(tmp_path / "audio.m4a")
     expected = {"empty.mp4": "empty file", "truncated.mp4": "not a readable video", "text.mp4": "not a readable video",
                 "audio.m4a": "no video stream (audio only)"}
     for name, message in expected.items():
@@ -158,7 +144,7 @@ def test_analyze_video_contract(clips, tiny_checkpoint, tiny_video_model):
 
 def test_bad_videos_do_not_stop_the_run(clips, tiny_checkpoint, tiny_video_model, astronaut_path, tmp_path):
     (tmp_path / "empty.mp4").write_bytes(b"")
-    _audio_only(tmp_path / "audio.mp4")
+    write_audio_only(tmp_path / "audio.mp4")
     r = runner.invoke(app, ["analyze", str(tmp_path / "empty.mp4"), str(tmp_path / "audio.mp4"), str(astronaut_path),
                             str(clips["real"]), "--format", "json", "--model", str(tiny_checkpoint),
                             "--video-model", str(tiny_video_model)])

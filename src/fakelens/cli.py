@@ -50,12 +50,13 @@ def analyze(
     explain_out: Annotated[Path, typer.Option(help="Where --explain writes maps and overlays.")] = Path("explanations"),
     report: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report: this file for one input, else one file per input in this folder.")] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Record each result in the history database (see `fakelens history`).")] = True,
+    time_budget: Annotated[float, typer.Option("--time-budget", help="Seconds per file before it is given up as an error (0: no limit).")] = 300,
 ) -> None:
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
         fail(f"--format must be table or json, not {fmt!r}", 2)
-    if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0):
-        fail("--frames and --every must be >= 1, --fps > 0", 2)
+    if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0) or time_budget < 0:
+        fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0", 2)
     from fakelens.detector import Detector
     from fakelens.media import file_sha256, safe_stem
     from fakelens.video import is_video
@@ -94,9 +95,9 @@ def analyze(
                     videos = VideoDetector.load(video_model, frames=det)
                 except FakelensError as e:
                     fail(str(e))
-            result = videos.analyze(path, num_frames=frames, every=every, fps=fps)
+            result = videos.analyze(path, num_frames=frames, every=every, fps=fps, budget_s=time_budget or None)
         else:
-            result = det.analyze(str(path), whole_image=whole_image)
+            result = det.analyze(str(path), whole_image=whole_image, budget_s=time_budget or None)
         records = []
         if methods and result.label in ("real", "fake"):
             records = list(explain_paths(det, [str(path)], methods, explain_out, whole_image, videos=videos,
@@ -189,14 +190,15 @@ def scan(
     save: Annotated[bool, typer.Option("--save/--no-save", help="Also record each result in the history database.")] = True,
     engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data; pip install 'fakelens[ray]').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local Ray instance).")] = None,
+    time_budget: Annotated[float, typer.Option("--time-budget", help="Seconds per file before it is given up as an error (0: no limit).")] = 300,
 ) -> None:
     """Analyze every image and video (found by content) in a folder; resumable after a kill."""
     from fakelens.scan import scan as run_scan
 
     if not source.exists():
         fail(f"no such folder or list: {source}", 2)
-    if (workers is not None and workers < 1) or engine not in ("local", "ray"):
-        fail("--workers must be >= 1 and --engine local or ray", 2)
+    if (workers is not None and workers < 1) or engine not in ("local", "ray") or time_budget < 0:
+        fail("--workers must be >= 1, --engine local or ray, --time-budget >= 0", 2)
     store = None
     if save:
         from fakelens.store import HistoryStore
@@ -204,7 +206,8 @@ def scan(
         store = HistoryStore()
     counts: dict[str, int] = {}
     records = run_scan(source, out_file, workers, str(model) if model else None,
-                       str(video_model) if video_model else None, progress=True, engine=engine, ray_address=ray_address)
+                       str(video_model) if video_model else None, progress=True, engine=engine, ray_address=ray_address,
+                       budget_s=time_budget or None)
     for rec in _guarded(records):
         counts[rec["label"]] = counts.get(rec["label"], 0) + 1
         if store is not None:

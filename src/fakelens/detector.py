@@ -12,10 +12,11 @@ import torch
 from fakelens.errors import FakelensError, InputError
 from fakelens.faces import DetectedFace, FaceCrop, FaceDetector, crop_face, crop_whole_image
 from fakelens.imageio import load_rgb
+from fakelens.media import time_budget
 from fakelens.models import fake_probability, load_checkpoint
+from fakelens.models.checkpoint import WEIGHTS_DIR
 from fakelens.records import Analysis, FaceResult
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = WEIGHTS_DIR / "fakelens-lite0-v2.safetensors"
 SMALL_FACE_PX = 120
 
@@ -94,12 +95,14 @@ class Detector:
         return Analysis(path=path, kind="image", label=label, score=score, faces=faces, model=self.name,
                         threshold=self.threshold, width=w, height=h, seconds=round(time.perf_counter() - t0, 4))
 
-    def analyze(self, path: str | os.PathLike, whole_image: bool = False) -> Analysis:
-        """Analyze one image file. Never raises for bad input: returns label 'error' with a one-line reason."""
+    def analyze(self, path: str | os.PathLike, whole_image: bool = False, budget_s: float | None = None) -> Analysis:
+        """Analyze one image file. Never raises for bad input: returns label 'error' with a one-line reason
+        (also when it takes longer than `budget_s` seconds, if given)."""
         t0 = time.perf_counter()
         try:
-            rgb = load_rgb(path)
-            result = self.analyze_array(rgb, str(path), whole_image)
+            with time_budget(budget_s, path):
+                rgb = load_rgb(path)
+                result = self.analyze_array(rgb, str(path), whole_image)
             result.seconds = round(time.perf_counter() - t0, 4)
             return result
         except FakelensError as e:

@@ -37,7 +37,7 @@ def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarra
                     )
                 im.load()
                 im = ImageOps.exif_transpose(im)
-                rgb = im.convert("RGB")
+                rgb = _to_8bit(im).convert("RGB")
     except InputError:
         raise
     except UnidentifiedImageError:
@@ -49,6 +49,19 @@ def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarra
     except (ValueError, SyntaxError, MemoryError) as e:
         raise InputError(f"cannot decode image ({_one_line(e)}): {p}") from None
     return np.asarray(rgb, dtype=np.uint8)
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """16-bit and float images scaled to 8 bits (Pillow's convert clips them to white instead)."""
+    if im.mode not in ("I", "F") and not im.mode.startswith("I;16"):
+        return im
+    a = np.asarray(im).astype(np.float32)
+    if im.mode != "F":
+        a /= 257.0  # 16-bit range to 8-bit; mode "I" holds 16-bit PNG samples too
+    elif a.size and np.nanmax(a) <= 1.0:
+        a *= 255.0  # float images in [0, 1]
+    a = np.nan_to_num(a)
+    return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
 
 
 def _one_line(e: BaseException) -> str:

@@ -6,7 +6,13 @@ import hashlib
 import io
 import os
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+from fakelens.errors import InputError
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -38,3 +44,23 @@ def safe_stem(path: str | os.PathLike) -> str:
     inputs in different folders never collide). No dots: outputs are named with Path.with_suffix."""
     digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
     return f"{re.sub(r'[^A-Za-z0-9_-]+', '_', Path(path).stem)[:80]}-{digest}"
+
+
+@contextmanager
+def time_budget(seconds: float | None, path: str | os.PathLike) -> Iterator[None]:
+    """Raise InputError when the block runs past `seconds` (wall clock), so one pathological file
+    cannot stall a batch. Needs SIGALRM, hence the main thread on Unix; elsewhere it does not limit."""
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise InputError(f"gave up after the time budget of {seconds:g} s per file: {path}")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -43,9 +43,12 @@ class OnnxForward:
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         self.session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.session.run(None, {"x": np.ascontiguousarray(x.detach().numpy(), dtype=np.float32)})[0]
-        return torch.from_numpy(out)
+    def __call__(self, x: torch.Tensor, chunk: int = 16) -> torch.Tensor:
+        # Chunks of 16: the runtime's memory arena grows with the largest batch it has seen (66 faces
+        # of 160 px: +410 MB resident, 16: +100 MB), and 16 ran 20% faster here too.
+        x = np.ascontiguousarray(x.detach().numpy(), dtype=np.float32)
+        outs = [self.session.run(None, {"x": x[i:i + chunk]})[0] for i in range(0, max(len(x), 1), chunk)]
+        return torch.from_numpy(np.concatenate(outs) if len(outs) != 1 else outs[0])
 
 
 def onnx_forward(model: nn.Module, cache_key: str | None = None) -> OnnxForward:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import time
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterator
@@ -62,7 +65,7 @@ def done_paths(out: Path) -> set[str]:
     return done
 
 
-def _init_worker(model: str | None, video_model: str | None) -> None:
+def _init_worker(model: str | None, video_model: str | None, budget_s: float | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)  # one core per worker: the pool provides the parallelism
@@ -70,6 +73,7 @@ def _init_worker(model: str | None, video_model: str | None) -> None:
 
     _WORKER["det"] = Detector.load(model)
     _WORKER["video_model"] = video_model
+    _WORKER["budget_s"] = budget_s
 
 
 def _sha256(path: str) -> str | None:
@@ -79,65 +83,103 @@ def _sha256(path: str) -> str | None:
         return None
 
 
+def error_record(path: str, message: str) -> dict:
+    """The line a file gets when it could not be analyzed at all."""
+    return {"path": path, "kind": None, "label": "error", "score": None, "faces": [], "error": message,
+            "sha256": _sha256(path)}
+
+
 def analyze_one(path: str) -> dict:
     """One file -> the `fakelens analyze` record plus `sha256` (never raises)."""
     from fakelens.video import is_video
 
-    det = _WORKER["det"]
+    det, budget = _WORKER["det"], _WORKER.get("budget_s")
     try:
         if is_video(path):
             if "videos" not in _WORKER:
                 from fakelens.video.analyze import VideoDetector
 
                 _WORKER["videos"] = VideoDetector.load(_WORKER.get("video_model"), frames=det)
-            result = _WORKER["videos"].analyze(path)
+            result = _WORKER["videos"].analyze(path, budget_s=budget)
         else:
-            result = det.analyze(path)
+            result = det.analyze(path, budget_s=budget)
         rec = result.to_dict()
     except Exception as e:  # noqa: BLE001 - a model failure on one file must not stop the scan
-        rec = {"path": path, "kind": None, "label": "error", "score": None, "faces": [],
-               "error": f"unexpected {type(e).__name__}: {' '.join(str(e).split())}"}
+        return error_record(path, f"unexpected {type(e).__name__}: {' '.join(str(e).split())}")
     rec["sha256"] = _sha256(path)
     return rec
 
 
+def _pool_records(todo: list[str], workers: int, model: str | None, video_model: str | None,
+                  budget_s: float | None) -> Iterator[dict]:
+    """Records from a process pool. A worker that dies (killed, out of memory, stuck in native code
+    past twice the budget) is replaced: the files it held are retried once, then get an error line."""
+    pending, tries = deque(todo), Counter()
+    hard_limit = 2 * budget_s + 30 if budget_s else None
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                   initargs=(model, video_model, budget_s))
+        running: dict = {}  # future -> (path, start); at most `workers`, so a dead worker's files are known
+        stuck: set[str] = set()
+        try:
+            while pending or running:
+                while pending and len(running) < workers:
+                    path = pending.popleft()
+                    running[pool.submit(analyze_one, path)] = (path, time.monotonic())
+                finished, _ = wait(running, timeout=5, return_when=FIRST_COMPLETED)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
+                    finished = wait(running)[0]  # a broken pool fails every file it holds: collect them all
+                for fut in finished:
+                    path, _ = running.pop(fut)
+                    error = fut.exception()
+                    if error is None:
+                        yield fut.result()
+                    elif not isinstance(error, BrokenProcessPool):
+                        yield error_record(path, f"worker failed: {type(error).__name__}")
+                    elif path in stuck:
+                        yield error_record(path, f"gave up after {hard_limit:g} s (the worker did not respond)")
+                    else:
+                        tries[path] += 1
+                        if tries[path] >= 2:
+                            yield error_record(path, "the worker analyzing this file died twice (killed or out of memory)")
+                        else:
+                            pending.appendleft(path)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
+                    break  # a broken pool takes no more work: a fresh one takes what is left
+                if hard_limit:
+                    now = time.monotonic()
+                    stuck = {p for p, t0 in running.values() if now - t0 > hard_limit}
+                    if stuck:  # the per-file budget did not fire (native code): end the stuck workers
+                        for proc in list(pool._processes.values()):  # no public API ends a pool's workers
+                            proc.kill()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 def scan(source: str | os.PathLike, out: str | os.PathLike, workers: int | None = None, model: str | None = None,
          video_model: str | None = None, progress: bool = True, engine: str = "local",
-         ray_address: str | None = None) -> Iterator[dict]:
+         ray_address: str | None = None, budget_s: float | None = None) -> Iterator[dict]:
     """Analyze every input not yet in `out`, appending one JSON line per file; yields each record.
 
     engine 'local': a process pool on this machine; 'ray': Ray Data over a local Ray instance or
-    the cluster at `ray_address` (needs `pip install fakelens[ray]`)."""
+    the cluster at `ray_address` (needs `pip install fakelens[ray]`). `budget_s` bounds the seconds
+    spent on one file (it gets an error line beyond that)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     inputs = find_inputs(source)
     done = done_paths(out)
     todo = [p for p in dict.fromkeys(inputs) if p not in done]
     workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=len(todo), desc="scan", unit="file", disable=not progress)
     if engine == "ray":
         from fakelens.scan.ray_engine import ray_records
 
-        with open(out, "a", encoding="utf-8") as f:
-            for rec in ray_records(todo, workers, model, video_model, ray_address):
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                bar.update(1)
-                yield rec
-        bar.close()
-        return
-    with open(out, "a", encoding="utf-8") as f, ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
-            initargs=(model, video_model)) as pool:
-        futures = {pool.submit(analyze_one, p): p for p in todo}
-        for fut in as_completed(futures):
-            try:
-                rec = fut.result()
-            except Exception as e:  # noqa: BLE001 - a worker that died still leaves a line for its file
-                rec = {"path": futures[fut], "kind": None, "label": "error", "score": None, "faces": [],
-                       "error": f"worker failed: {type(e).__name__}", "sha256": _sha256(futures[fut])}
+        records = ray_records(todo, workers, model, video_model, ray_address, budget_s)
+    else:
+        records = _pool_records(todo, workers, model, video_model, budget_s) if todo else iter(())
+    with open(out, "a", encoding="utf-8") as f, tqdm(total=len(todo), desc="scan", unit="file",
+                                                     disable=not progress) as bar:
+        for rec in records:
             f.write(json.dumps(rec) + "\n")
             f.flush()
             bar.update(1)
             yield rec
-    bar.close()

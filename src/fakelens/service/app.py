@@ -13,7 +13,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from fastapi import FastAPI, File, Form, HTTPException, UploadFile
+from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
@@ -95,22 +95,29 @@ def create_app(store: HistoryStore | None = None, max_upload_mb: float = 200, me
     @app.post("/v1/analyses", status_code=202)
     async def create_analysis(file: UploadFile = File(...), explain: str = Form("")) -> dict:
         """Upload an image or a video; returns its id at once (the analysis runs in the background)."""
-        data, size = bytearray(), 0
-        while chunk := await file.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise HTTPException(413, f"upload over the {max_upload_mb:g} MB limit")
-            data += chunk
-        if not data:
-            raise HTTPException(400, "empty upload")
-        kind = sniff(bytes(data[:1 << 16])) if len(data) >= 16 else None
-        if kind is None:
-            raise HTTPException(415, "not an image or a video this app can read")
         uploads = data_dir() / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
-        path = uploads / f"{uuid.uuid4().hex}.{'mp4' if kind == 'video' else 'img'}"  # our name, never the user's
-        path.write_bytes(bytes(data))
-        job_id = store.create(str(path), hashlib.sha256(data).hexdigest())
+        path = uploads / uuid.uuid4().hex  # our name, never the user's: nothing they send becomes a path
+        digest, size, head = hashlib.sha256(), 0, b""
+        try:
+            with open(path, "wb") as f:  # streamed to disk: memory stays flat whatever the upload size
+                while chunk := await file.read(CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise HTTPException(413, f"upload over the {max_upload_mb:g} MB limit")
+                    digest.update(chunk)
+                    head = head if len(head) >= 1 << 16 else head + chunk[: (1 << 16) - len(head)]
+                    f.write(chunk)
+            if not size:
+                raise HTTPException(400, "empty upload")
+            kind = sniff(head) if size >= 16 else None
+            if kind is None:
+                raise HTTPException(415, "not an image or a video this app can read")
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        path = path.rename(path.with_suffix(".mp4" if kind == "video" else ".img"))
+        job_id = store.create(str(path), digest.hexdigest())
         worker.jobs.put((job_id, str(path)))
         return {"id": job_id, "status": "queued", "kind": kind}
 
@@ -143,7 +150,7 @@ def create_app(store: HistoryStore | None = None, max_upload_mb: float = 200, me
         return {"id": fid, "analysis": analysis_id}
 
     @app.get("/v1/analyses")
-    def list_analyses(limit: int = 50) -> list[dict]:
+    def list_analyses(limit: int = Query(50, ge=1, le=1000)) -> list[dict]:
         """Past analyses, newest first."""
         return [{k: r[k] for k in ("id", "status", "created", "label", "score", "sha256")} for r in store.list(limit)]
 

@@ -15,7 +15,7 @@ from fakelens.errors import FakelensError, ModelError
 from fakelens.faces import FaceDetector, crop_face
 from fakelens.records import Analysis, FaceResult, FrameResult, TrackResult, WindowResult
 from fakelens.video.decode import VideoInfo, read_video
-from fakelens.media import file_sha256
+from fakelens.media import file_sha256, time_budget
 from fakelens.video.model import FrameEncoder, SequenceClassifier, load_sequence_model
 from fakelens.video.track import detect_frames, link_tracks, window_starts
 
@@ -125,18 +125,21 @@ class VideoDetector:
         return "fake" if score >= self.threshold else "real"
 
     def analyze(self, path: str | os.PathLike, num_frames: int | None = None, every: int | None = None,
-                fps: float | None = None, stages: dict | None = None, details: list | None = None) -> Analysis:
-        """Analyze one video file. Never raises for bad input: returns label 'error' with a one-line reason.
+                fps: float | None = None, stages: dict | None = None, details: list | None = None,
+                budget_s: float | None = None) -> Analysis:
+        """Analyze one video file. Never raises for bad input: returns label 'error' with a one-line reason
+        (also when it takes longer than `budget_s` seconds, if given).
 
         `stages`, when given, receives the seconds spent in decode/detect/crop/classify/sequence;
         `details`, when given, receives one `TrackData` per track (crops and features, for explainers).
         """
         t0 = time.perf_counter()
         try:
-            clock = time.perf_counter()
-            frames, info = read_video(path, num_frames or self.num_frames, every, fps)
-            timing = {"decode": time.perf_counter() - clock}
-            result = self._analyze_frames(str(path), frames, info, timing, details)
+            with time_budget(budget_s, path):
+                clock = time.perf_counter()
+                frames, info = read_video(path, num_frames or self.num_frames, every, fps)
+                timing = {"decode": time.perf_counter() - clock}
+                result = self._analyze_frames(str(path), frames, info, timing, details)
             if stages is not None:
                 stages.update(timing)
         except FakelensError as e:

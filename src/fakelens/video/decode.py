@@ -145,6 +145,8 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
             kinds = sorted({s.type for s in container.streams}) or ["no streams"]
             raise InputError(f"no video stream ({', '.join(kinds)} only): {p}")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # a damaged header can name a codec FFmpeg does not have
+            raise InputError(f"video stream with an unknown or damaged codec header: {p}")
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or stream.guessed_rate or 30.0)
         duration = (float(stream.duration * stream.time_base) if stream.duration else

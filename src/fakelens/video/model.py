@@ -7,13 +7,13 @@ only the small sequence model is trained on clips.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
+from fakelens.errors import ModelError
+from fakelens.models.checkpoint import read_weights, write_weights
 from fakelens.models.head import DeepfakeClassifier
 
 
@@ -79,18 +79,19 @@ class SequenceClassifier(nn.Module):
 
 def save_sequence_model(model: SequenceClassifier, path: str | Path, meta: dict) -> None:
     """fp16 safetensors; the architecture and the frame model it expects go in the metadata."""
-    state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"fakelens": json.dumps({"kind": "video-sequence", **model.config, **meta})})
+    write_weights({k: v.half() for k, v in model.state_dict().items()}, path,
+                  {"kind": "video-sequence", **model.config, **meta})
 
 
 def load_sequence_model(path: str | Path) -> tuple[SequenceClassifier, dict]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        meta = json.loads((f.metadata() or {}).get("fakelens", "{}"))
+    """(model in eval mode, metadata) of a saved sequence model; ModelError if it is not one or was altered."""
+    state, meta = read_weights(path)
     if meta.get("kind") != "video-sequence":
-        raise ValueError(f"not a fakelens video model: {path}")
+        raise ModelError(f"not a fakelens video model: {path}")
     keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout", "proj")
     model = SequenceClassifier(**{k: meta[k] for k in keys if k in meta}, **({} if "proj" in meta else {"proj": 0}))
-    model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+    except RuntimeError as e:
+        raise ModelError(f"weights do not fit the video model in their metadata ({str(e).splitlines()[0]}): {path}") from None
     return model.eval(), meta
