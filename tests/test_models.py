@@ -90,7 +90,9 @@ def test_shipped_weights_are_checked_against_the_package_sums(tmp_path, monkeypa
     from fakelens.media import file_sha256
     from fakelens.models import checkpoint
 
-    for name in ("fakelens-lite0-v2.safetensors", "fakelens-video-lstm-v1.safetensors"):  # the real files match
+    shipped_files = sorted(p.name for p in checkpoint.WEIGHTS_DIR.glob("*.safetensors"))
+    assert len(shipped_files) == 2
+    for name in shipped_files:  # every shipped file is pinned, and matches
         assert f"{file_sha256(checkpoint.WEIGHTS_DIR / name)}  {name}" in checkpoint.SHIPPED_SUMS.read_text()
     shipped = tmp_path / "weights"
     shipped.mkdir()

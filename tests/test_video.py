@@ -251,3 +251,74 @@ def test_sparse_samples_are_reached_by_seeking_with_the_same_frames(tmp_path):
     assert info.decoded == 3  # reached by seeking, not by decoding all 900
     for a, b in zip(seeked, ordered):
         assert a.time == pytest.approx(b.time, abs=1e-3) and np.array_equal(a.rgb, b.rgb)
+
+
+def test_tuning_the_frame_head_learns_a_trace_only_video_frames_carry():
+    """Known answer: fake clips' pooled features carry a planted direction the image head ignores;
+    the tuned head must separate their frames, while still scoring image features as before."""
+    from fakelens.models.head import ClassifierHead
+    from fakelens.video.train import ClipFeatures, VideoTrainConfig, tune_frame_head, with_head
+
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    base = ClassifierHead(64, 16).eval()
+    trace = np.zeros(64, np.float32)
+    trace[7] = 3.0
+
+    def clip(label, k):
+        pooled = np.abs(rng.normal(1, 0.5, (20, 64))).astype(np.float32) + label * trace
+        return ClipFeatures(f"c{k}", label, f"g{k}", "toy", np.arange(20.0), np.zeros(20), np.zeros((20, 16)),
+                            pooled=pooled)
+
+    clips = [clip(k % 2, k) for k in range(12)]
+    images = (np.abs(rng.normal(1, 0.5, (200, 64))).astype(np.float32), rng.integers(0, 2, 200).astype(np.float32))
+    head = tune_frame_head(base, clips, images, VideoTrainConfig(data=[], head_steps=300, head_lr=3e-3))
+    tuned = with_head(head, clips)
+    from sklearn.metrics import roc_auc_score
+
+    y = np.concatenate([np.full(20, c.label) for c in clips])
+    before = roc_auc_score(y, np.concatenate([c.logits for c in with_head(base, clips)]))
+    after = roc_auc_score(y, np.concatenate([c.logits for c in tuned]))
+    assert after > 0.99 and before < 0.9, (before, after)
+    assert tuned[0].feats.shape == (20, 16) and base.fc1.weight.requires_grad  # the base head is left as it was
+
+
+def test_train_video_end_to_end_with_a_tuned_frame_head(tmp_path, tiny_checkpoint, monkeypatch):
+    from PIL import Image
+    from skimage import data
+
+    from fakelens.detector import Detector
+    from fakelens.video.model import head_outputs
+
+    monkeypatch.setenv("FAKELENS_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    rows = ["path,label,group"]
+    for k in range(2):  # two groups, each a real clip and its self-blended fake
+        real, fake = face_clips(root / "clips", seconds=1.0, fps=10, size=(320, 180), seed=k)
+        real = real.rename(real.with_name(f"real{k}.mp4"))
+        fake = fake.rename(fake.with_name(f"fake{k}.mp4"))
+        rows += [f"{real.name},real,g{k}", f"{fake.name},fake,g{k}"]
+    (root / "clips" / "labels.csv").write_text("\n".join(rows) + "\n")
+    for label in ("real", "fake"):
+        (root / "faces" / label).mkdir(parents=True)
+        for k in range(6):
+            Image.fromarray(np.roll(data.astronaut(), 7 * k, axis=1)).save(root / "faces" / label / f"{k}.jpg")
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["train-video", str(root), "--out", str(out), "--frame-model", str(tiny_checkpoint),
+                            "--steps", "20", "--sbi-copies", "1"])
+    assert r.exit_code == 0, r.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["clips_with_faces"] == 4 and report["synthetic_fakes"] == 2
+    assert report["image_faces_for_frame_head"] > 0 and len(report["cross_validation"]["models"]) == 4
+    frames = Detector.load(tiny_checkpoint)
+    vd = VideoDetector.load(out / "video.safetensors", frames=frames)
+    assert vd.sequence.frame_head is not None and vd.frame_threshold == 0.5
+    crops = np.stack([np.full((64, 64, 3), v, np.uint8) for v in (40, 120, 200)])
+    logits, _ = vd.encode(list(crops))
+    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        want = head_outputs(vd.sequence.frame_head, vd.encoder.pooled(x))[:, 0].numpy()
+        image_logits = frames.model(x).numpy()
+    assert np.allclose(logits, want, atol=1e-3) and not np.allclose(logits, image_logits, atol=1e-3)
+    a = vd.analyze(root / "clips" / "fake0.mp4")
+    assert a.label in ("real", "fake") and a.frames and a.windows

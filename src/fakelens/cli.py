@@ -298,6 +298,7 @@ def train_video(
     steps: Annotated[int, typer.Option(help="Training steps per model.")] = 300,
     sbi_copies: Annotated[int, typer.Option(help="Self-blended fake copies per real clip (0 disables).")] = 2,
     cross_validate: Annotated[bool, typer.Option(help="Leave-one-group-out table of the four seed-000 models.")] = True,
+    tune_frames: Annotated[bool, typer.Option(help="Tune the frame model's head on the clips' face crops (and the image sources in DATA), per fold.")] = True,
     seed: int = 0,
 ) -> None:
     """Train the DeepExplain video model (CNN features + windowed LSTM) on cached clip features."""
@@ -307,7 +308,7 @@ def train_video(
         fail("--window, --stride and --steps must be >= 1, --sbi-copies >= 0", 2)
     cfg = VideoTrainConfig(data=[str(d) for d in data], out=str(out_dir), frame_model=str(frame_model) if frame_model else None,
                            sources=_split_list(sources), window=window, stride=stride, steps=steps,
-                           sbi_copies=sbi_copies, cross_validate=cross_validate, seed=seed)
+                           sbi_copies=sbi_copies, cross_validate=cross_validate, tune_frames=tune_frames, seed=seed)
     try:
         report = run_train_video(cfg)
     except FakelensError as e:

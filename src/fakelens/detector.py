@@ -17,7 +17,7 @@ from fakelens.models import fake_probability, load_checkpoint
 from fakelens.models.checkpoint import WEIGHTS_DIR
 from fakelens.records import Analysis, FaceResult
 
-DEFAULT_MODEL = WEIGHTS_DIR / "fakelens-lite0-v2.safetensors"
+DEFAULT_MODEL = WEIGHTS_DIR / "fakelens-lite0-v3.safetensors"
 SMALL_FACE_PX = 120
 
 

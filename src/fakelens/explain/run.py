@@ -217,7 +217,7 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         text, facts = summarize_face(label, info.score, videos.threshold, _evidence(first), track.landmarks[key])
         text = text.replace("The face is", f"Face track {track.id} is", 1)
         windows = [{"start": w.start, "end": w.end, "score": w.score} for w in result.windows if w.track == track.id]
-        more, _ = summarize_windows(windows, videos.frames.threshold, shap_windows, target=t)
+        more, _ = summarize_windows(windows, videos.frame_threshold, shap_windows, target=t)
         for rec in recs:
             rec.pop("_map")
             yield {**rec, "regions": facts.get("regions", {}).get(rec["method"], [])[:3],

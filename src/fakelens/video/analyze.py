@@ -19,8 +19,8 @@ from fakelens.media import file_sha256, time_budget
 from fakelens.video.model import FrameEncoder, SequenceClassifier, load_sequence_model
 from fakelens.video.track import detect_frames, link_tracks, window_starts
 
-DEFAULT_VIDEO_MODEL = WEIGHTS_DIR / "fakelens-video-lstm-v1.safetensors"
-DEFAULT_FRAME_MODEL = "fakelens-lite0-v2.safetensors"
+DEFAULT_VIDEO_MODEL = WEIGHTS_DIR / "fakelens-video-lstm-v2.safetensors"
+DEFAULT_FRAME_MODEL = "fakelens-lite0-v3.safetensors"
 VIDEO_DETECT_SIDE = 960  # faces of about 60 px in 1080p still found; HOG cost grows with pixels
 
 
@@ -63,7 +63,9 @@ class VideoDetector:
         self.threshold = float(meta.get("threshold", 0.5))
         self.num_frames = num_frames
         self.min_track_frames = min_track_frames
-        self.encoder = FrameEncoder(frames.model)
+        self.encoder = FrameEncoder(frames.model, head=sequence.frame_head)
+        # Frame scores come from the frame head: the image model's (its threshold) or one tuned on video frames.
+        self.frame_threshold = float(meta.get("frame_threshold", frames.threshold))
         self.backend = backend
         self._faces = FaceDetector(detect_side=VIDEO_DETECT_SIDE)
         self._encode = None
@@ -104,7 +106,8 @@ class VideoDetector:
 
                 key = None
                 if self.frames.path is not None:
-                    key = f"encoder-{file_sha256(self.frames.path)[:16]}-{onnx_runtime_tag()}"
+                    head = self.meta.get("tensors_sha256", "")[:8] if self.sequence.frame_head is not None else ""
+                    key = f"encoder-{file_sha256(self.frames.path)[:16]}{head}-{onnx_runtime_tag()}"
                 self._encode = onnx_forward(self.encoder, cache_key=key)
             else:
                 self._encode = self.encoder

@@ -14,22 +14,32 @@ from torch import nn
 
 from fakelens.errors import ModelError
 from fakelens.models.checkpoint import read_weights, write_weights
-from fakelens.models.head import DeepfakeClassifier
+from fakelens.models.head import ClassifierHead, DeepfakeClassifier
+
+
+def head_outputs(head: ClassifierHead, pooled: torch.Tensor) -> torch.Tensor:
+    """(N, 1 + D) from pooled backbone features: the head's logit, then its D-dim activations X_t."""
+    feats = head.relu(head.bn(head.fc1(pooled)))
+    return torch.cat([head.fc2(feats), feats], dim=1)
 
 
 class FrameEncoder(nn.Module):
-    """Image classifier -> (N, 1 + D): the frame's fake logit, then its D-dim feature vector X_t."""
+    """Image classifier -> (N, 1 + D): the frame's fake logit, then its D-dim feature vector X_t.
 
-    def __init__(self, classifier: DeepfakeClassifier):
+    `head` replaces the classifier's own head: the video model's frame head, tuned on video frames."""
+
+    def __init__(self, classifier: DeepfakeClassifier, head: ClassifierHead | None = None):
         super().__init__()
         self.classifier = classifier.eval()
+        self.head = (head or classifier.head).eval()
         self.input_size = classifier.input_size
 
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """Globally pooled backbone features (N, C): the input of every head."""
+        return self.head.pool(self.classifier.features(x)).flatten(1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        head = self.classifier.head
-        pooled = head.pool(self.classifier.features(x)).flatten(1)
-        feats = head.relu(head.bn(head.fc1(pooled)))
-        return torch.cat([head.fc2(feats), feats], dim=1)
+        return head_outputs(self.head, self.pooled(x))
 
 
 class SequenceClassifier(nn.Module):
@@ -40,12 +50,15 @@ class SequenceClassifier(nn.Module):
     """
 
     def __init__(self, feature_dim: int = 512, hidden: int = 32, cell: str = "lstm", window: int = 4, stride: int = 2,
-                 dropout: float = 0.5, proj: int = 32):
+                 dropout: float = 0.5, proj: int = 32, frame_head: int = 0):
         super().__init__()
         if cell not in ("lstm", "rnn"):
             raise ValueError(f"cell must be 'lstm' or 'rnn', not {cell!r}")
         self.config = dict(feature_dim=feature_dim, hidden=hidden, cell=cell, window=window, stride=stride,
-                           dropout=dropout, proj=proj)
+                           dropout=dropout, proj=proj, frame_head=frame_head)
+        # The image head tuned on video frames (input: `frame_head` pooled backbone channels), saved
+        # with the sequence model; 0 keeps the image model's own head.
+        self.frame_head = ClassifierHead(frame_head, feature_dim) if frame_head else None
         self.window, self.stride = window, stride
         self.norm = nn.LayerNorm(feature_dim)
         # A narrow projection first: tens of training clips cannot fit an LSTM on 512-d inputs.
@@ -88,7 +101,7 @@ def load_sequence_model(path: str | Path) -> tuple[SequenceClassifier, dict]:
     state, meta = read_weights(path)
     if meta.get("kind") != "video-sequence":
         raise ModelError(f"not a fakelens video model: {path}")
-    keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout", "proj")
+    keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout", "proj", "frame_head")
     model = SequenceClassifier(**{k: meta[k] for k in keys if k in meta}, **({} if "proj" in meta else {"proj": 0}))
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()})
