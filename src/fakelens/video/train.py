@@ -1,8 +1,10 @@
 """Train and cross-validate the video sequence models on cached per-frame features.
 
 Per clip, the longest face track's crops go once through the frame encoder (the trained image
-model) and are cached; self-blended copies of real clips (one blend per clip, with a few
-flicker frames) add fakes made from reals. Sequence models then train in seconds on the cache,
+model) and their pooled backbone features are cached; self-blended copies of real clips (one
+blend per clip, with a few flicker frames) add fakes made from reals. The frame model's head is
+then fine-tuned on those video frames (and on the image sources, so it keeps what it learned on
+stills), per cross-validation fold. Sequence models then train in seconds on the cache,
 with temporal augmentation (random spans, speed, dropped frames, reversal) and classes balanced
 by sampling reals more often (seed 002). Leave-one-group-out cross-validation compares seed 000's
 models on the same clips: frame-average CNN, plain RNN and LSTM on raw frame features, and the
