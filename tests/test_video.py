@@ -320,5 +320,9 @@ def test_train_video_end_to_end_with_a_tuned_frame_head(tmp_path, tiny_checkpoin
         want = head_outputs(vd.sequence.frame_head, vd.encoder.pooled(x))[:, 0].numpy()
         image_logits = frames.model(x).numpy()
     assert np.allclose(logits, want, atol=1e-3) and not np.allclose(logits, image_logits, atol=1e-3)
+    with torch.no_grad():  # key frames are explained on the classifier whose logits the frame scores are
+        assert np.allclose(vd.frame_classifier(x).numpy(), want, atol=1e-3)
+    with torch.no_grad():  # the image model itself is left as it was
+        assert vd.frame_classifier.backbone is frames.model.backbone and np.allclose(frames.model(x).numpy(), image_logits)
     a = vd.analyze(root / "clips" / "fake0.mp4")
     assert a.label in ("real", "fake") and a.frames and a.windows

@@ -178,6 +178,8 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         return
     temporal = {m: create_explainer(m, videos.sequence, **(options or {}).get(m, {}))
                 for m in methods if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 3}
+    if videos.frame_classifier is not videos.frames.model:  # frame scores come from the video model's own head
+        explainers = {m: create_explainer(m, videos.frame_classifier, **(options or {}).get(m, {})) for m in explainers}
     tracks = {t.id: t for t in result.tracks}
     for track in details:
         info = tracks[track.id]
@@ -188,7 +190,7 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         order = np.argsort(-probs if t == "fake" else probs)[:key_frames]
         names = [f"track{track.id}-t{track.times[i]:07.2f}s".replace(".", "_") for i in order]
         recs = []
-        for rec in _explain_crops(videos.frames.model, explainers, track.crops[order], [t] * len(order),
+        for rec in _explain_crops(videos.frame_classifier, explainers, track.crops[order], [t] * len(order),
                                   probs[order], out, stem, names, faithfulness):
             i = int(order[rec.pop("_i")])
             recs.append({"path": path, "face": track.boxes[i], "track": track.id, "time": float(track.times[i]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -51,3 +53,9 @@ class DeepfakeClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def with_head(self, head: ClassifierHead) -> "DeepfakeClassifier":
+        """A classifier that shares this one's normalisation and backbone, with `head` on top."""
+        twin = copy.copy(self)
+        twin._modules = {**self._modules, "head": head}
+        return twin

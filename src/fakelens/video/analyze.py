@@ -64,6 +64,9 @@ class VideoDetector:
         self.num_frames = num_frames
         self.min_track_frames = min_track_frames
         self.encoder = FrameEncoder(frames.model, head=sequence.frame_head)
+        # The classifier behind the frame scores (what key-frame explanations must explain).
+        self.frame_classifier = (frames.model if sequence.frame_head is None
+                                 else frames.model.with_head(sequence.frame_head))
         # Frame scores come from the frame head: the image model's (its threshold) or one tuned on video frames.
         self.frame_threshold = float(meta.get("frame_threshold", frames.threshold))
         self.backend = backend
