@@ -54,7 +54,8 @@ def main() -> None:
         print(f"  {src}: n {r['n']}, AUROC {r['auroc'] if r['auroc'] is None else round(r['auroc'], 4)}, "
               f"accuracy {r['accuracy']:.4f}")
     if args.out:
-        keep = {k: v for k, v in meta.items() if k not in ("arch", "input_size", "tensors_sha256")}
+        # epoch and validation loss described one checkpoint, not the average
+        keep = {k: v for k, v in meta.items() if k not in ("arch", "input_size", "tensors_sha256", "epoch", "val_loss")}
         save_checkpoint(b, args.out, {**keep, "threshold": round(thr, 4), "flip": True,
                                       "averaged": f"{w:g} x {Path(args.first).name} + {1 - w:g} x {Path(args.second).name}"})
         print(f"wrote {args.out}")
