@@ -1,8 +1,9 @@
 """DeepExplain (seed 000): per-frame CNN features, sliding-window means, an LSTM, dense -> sigmoid.
 
-The frame features X_t are the image model's 512-d penultimate activations (seed 001's head
-after batch norm and ReLU), so the video model reuses the trained image detector as its CNN and
-only the small sequence model is trained on clips.
+The frame features X_t are 512-d penultimate activations (seed 001's head after batch norm and
+ReLU) on top of the trained image detector's backbone: the video model reuses that backbone as
+its CNN and carries its own copy of the head, fine-tuned on video frames, with the small sequence
+model trained on clips.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class FrameEncoder(nn.Module):
     def __init__(self, classifier: DeepfakeClassifier, head: ClassifierHead | None = None):
         super().__init__()
         self.classifier = classifier.eval()
-        self.head = (head or classifier.head).eval()
+        self.head = (head if head is not None else classifier.head).eval()
         self.input_size = classifier.input_size
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
