@@ -101,9 +101,8 @@ def test_shipped_weights_are_checked_against_the_package_sums(tmp_path, monkeypa
     (shipped / "SHA256SUMS").write_text(f"{file_sha256(model)}  m.safetensors\n")
     monkeypatch.setattr(checkpoint, "WEIGHTS_DIR", shipped.resolve())
     monkeypatch.setattr(checkpoint, "SHIPPED_SUMS", shipped / "SHA256SUMS")
-    load_checkpoint(model)
+    m, meta = load_checkpoint(model)  # pinned and intact: loads
     # A new, self-consistent file put in place of a shipped one: its own digest matches, the package's sum does not.
-    m, meta = load_checkpoint(model)
     torch.nn.init.zeros_(next(m.parameters()))
     save_checkpoint(m, model, {k: v for k, v in meta.items() if k not in ("arch", "input_size", "tensors_sha256")})
     with pytest.raises(ModelError, match="SHA256SUMS"):
