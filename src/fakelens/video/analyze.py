@@ -86,7 +86,9 @@ class VideoDetector:
             raise ModelError(f"video model not found: {path}")
         try:
             sequence, meta = load_sequence_model(path)
-        except Exception as e:  # noqa: BLE001 - safetensors raises its own error types for damaged files
+        except ModelError:
+            raise  # already one line, naming the file
+        except Exception as e:  # noqa: BLE001 - metadata naming options the model does not have
             raise ModelError(f"cannot load video model {path}: {' '.join(str(e).split())}") from None
         want = meta.get("frame_model_sha256")
         if frames is None or frames.path is None or (want and file_sha256(frames.path) != want):

@@ -168,7 +168,8 @@ def image_head_data(detector: Detector, data: list[str], cache_dir: Path | None 
     if not samples:
         return None
     model_key = file_sha256(detector.path)[:12] if detector.path else detector.name
-    file = Path(cache_dir or cache_root()) / "video-features" / model_key / f"images-{seed}-{sbi_ratio}-{len(samples)}.npz"
+    data_key = hashlib.sha256(json.dumps([seed, sbi_ratio, [s.path for s in samples]]).encode()).hexdigest()[:16]
+    file = Path(cache_dir or cache_root()) / "video-features" / model_key / f"images-{data_key}.npz"
     if not file.exists():
         labels = np.array([s.label for s in samples])
         cache = build_cache(samples, int(round(detector.input_size * 1.2)), detector.crop_scale, progress=False)
