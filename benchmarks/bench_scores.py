@@ -24,7 +24,7 @@ def main() -> None:
     model, meta = load_checkpoint(args.model)
     samples = read_datasets([args.data])
     idx = group_split(samples)[args.split]
-    cache = build_cache(samples, int(round(model.input_size * 1.2)), float(meta.get("crop_scale", 1.3)), progress=False)
+    cache = build_cache(samples, model.input_size, float(meta.get("crop_scale", 1.3)), progress=False)
     thr = float(meta.get("threshold", 0.5))
     plain = evaluate_split(model, cache, samples, idx, thr)
     flip = evaluate_split(model, cache, samples, idx, thr, flip=True)

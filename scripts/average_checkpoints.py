@@ -12,14 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
-
 from fakelens.data import group_split, read_datasets
 from fakelens.data.cache import build_cache
 from fakelens.metrics.classification import best_threshold, binary_metrics
 from fakelens.models import load_checkpoint, save_checkpoint
-from fakelens.train.dataset import TrainViews
-from fakelens.train.evaluate import predict
+from fakelens.train.evaluate import score_samples
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,11 +36,10 @@ def main() -> None:
     b.load_state_dict({k: w * sa[k] + (1 - w) * v if v.is_floating_point() else v for k, v in sb.items()})
     samples = read_datasets([args.data])
     val = group_split(samples)["val"]
-    cache = build_cache(samples, int(round(b.input_size * 1.2)), float(meta.get("crop_scale", 1.3)), progress=False)
-    val = [i for i in val if cache.readable[i]]
-    labels = np.array([s.label for s in samples])
-    views = TrainViews(cache, labels, [(i, False) for i in val], b.input_size, 0, train=False)
-    y, p = predict(b.eval(), DataLoader(views, batch_size=64), flip=True)
+    cache = build_cache(samples, b.input_size, float(meta.get("crop_scale", 1.3)), progress=False)
+    val = [i for i in val if cache.face_found[i]]
+    y = np.array([samples[i].label for i in val])
+    p = score_samples(b, cache, val, flip=True)
     thr = best_threshold(y, p)
     sources = np.array([samples[i].source for i in val])
     print(f"weight {w:g} x {Path(args.first).name} + {1 - w:g} x {Path(args.second).name}; validation, flip; "

@@ -1,14 +1,30 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage import data
 
 from fakelens.faces import FaceDetector, crop_face, crop_whole_image, square_around
+from fakelens.faces import hardsets as hs
 
 
-def test_astronaut_face_found_with_landmarks():
+@pytest.fixture(scope="module")
+def blaze():
+    return FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def astronaut_ref(blaze):
+    """The astronaut photo and its face's 68-landmark box: the known answer the hard cases carry along."""
     img = data.astronaut()
-    faces = FaceDetector().detect(img)
+    (face,) = blaze.detect(img)
+    return img, hs.landmark_box(face.landmarks), ""
+
+
+@pytest.mark.parametrize("backend", ["blazeface", "hog"])
+def test_astronaut_face_found_with_landmarks(backend):
+    img = data.astronaut()
+    faces = FaceDetector(backend).detect(img)
     assert len(faces) == 1
     x0, y0, x1, y1 = faces[0].box
     # Eileen Collins' face sits around x 170-260, y 70-180 in the 512x512 photo.
@@ -20,18 +36,67 @@ def test_astronaut_face_found_with_landmarks():
     assert lm[0, 0] < lm[16, 0]
 
 
-def test_no_face_in_cat_or_noise():
-    det = FaceDetector()
+@pytest.mark.parametrize("backend", ["blazeface", "hog"])
+def test_no_face_in_cat_or_noise(backend):
+    det = FaceDetector(backend)
     assert det.detect(data.chelsea()) == []
     assert det.detect(np.random.default_rng(0).integers(0, 255, (200, 300, 3), dtype=np.uint8)) == []
 
 
-def test_detection_on_downscaled_copy_maps_boxes_back():
+def test_at_most_one_false_face_in_face_free_pictures(blaze):
+    pictures = hs.face_free_pictures()
+    assert len(pictures) >= 20
+    assert sum(len(blaze.detect(p)) for p in pictures.values()) <= 1
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="blazeface, hog"):
+        FaceDetector("yolo")
+
+
+@pytest.mark.parametrize("backend", ["blazeface", "hog"])
+def test_detection_on_downscaled_copy_maps_boxes_back(backend):
     img = data.astronaut()
-    big = np.kron(img, np.ones((3, 3, 1), dtype=np.uint8))  # 1536x1536: detected on a 1024 copy
-    small_box = np.array(FaceDetector().detect(img)[0].box)
-    big_box = np.array(FaceDetector().detect(big)[0].box)
+    big = np.kron(img, np.ones((3, 3, 1), dtype=np.uint8))  # 1536x1536: searched on scaled copies
+    small_box = np.array(FaceDetector(backend).detect(img)[0].box)
+    big_box = np.array(FaceDetector(backend).detect(big)[0].box)
     assert np.abs(big_box / 3 - small_box).max() < 12
+
+
+def test_composites_every_face_at_its_known_box(blaze, astronaut_ref):
+    """2-6 faces of 80-160 px pasted at known places in 1280x720 frames: each found where it was put."""
+    rng = np.random.default_rng(0)
+    img, box, _ = astronaut_ref
+    refs = [astronaut_ref, (img[:, ::-1].copy(), (512 - box[2], box[1], 512 - box[0], box[3]), "")]
+    for _ in range(4):
+        case = hs.composite(refs, hs.textures(), rng, face_px=(80, 160))
+        assert len(case.boxes) >= 2
+        found = [f.box for f in blaze.detect(case.rgb)]
+        assert hs.match(case.boxes, found) == (len(case.boxes), 0)
+        # the known-box check itself can fail: the same detections shifted by a face's width find nothing
+        shifted = [(x0 + 200, y0, x1 + 200, y1) for x0, y0, x1, y1 in found]
+        assert hs.match(case.boxes, shifted)[0] < len(case.boxes)
+
+
+def test_small_turned_and_cut_faces_found(blaze, astronaut_ref):
+    rng = np.random.default_rng(1)
+    cases = [hs.composite([astronaut_ref], hs.textures(), rng, (640, 480), n=1, face_px=(40, 48)) for _ in range(3)]
+    cases += [hs.rotated(astronaut_ref, rng, degrees=d) for d in (-30, 30)]
+    cases += [hs.side_cropped(astronaut_ref, rng) for _ in range(2)]
+    for case in cases:
+        assert hs.match(case.boxes, [f.box for f in blaze.detect(case.rgb)])[0] == 1, case.kind
+
+
+def test_tight_crop_found_and_flagged(blaze):
+    """A crop that cuts the chin and forehead (like a DFDC face crop) is found and says so."""
+    img = data.astronaut()
+    lm = blaze.detect(img)[0].landmarks
+    (x0, y0), (x1, y1) = lm.min(0).astype(int), lm.max(0).astype(int)
+    tight = np.ascontiguousarray(img[y0 + 10:y1 - 5, x0:x1])
+    faces = blaze.detect(tight)
+    assert len(faces) == 1 and faces[0].flags == ["tight_crop"]
+    assert faces[0].size >= 0.8 * min(tight.shape[:2])
+    assert blaze.detect(img)[0].flags == []
 
 
 def test_crop_is_centred_on_face_and_scaled():

@@ -40,7 +40,7 @@ def test_train_learns_planted_trace_and_resumes(tmp_path):
     data = make_dataset(tmp_path / "toy")
     cfg = TrainConfig(data=[str(data)], out=str(tmp_path / "run"), arch="tiny-cnn", input_size=64, epochs=3,
                       batch_size=16, lr=3e-3, warmup_epochs=1, sbi_ratio=0.0, cache_dir=str(tmp_path / "cache"),
-                      progress=False)
+                      progress=False, whole_image=True)
     r = train(cfg)
     assert r.test["all"]["auroc"] > 0.95
     run = tmp_path / "run"
@@ -61,10 +61,11 @@ def test_cli_train_evaluate_and_summary(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     data = make_dataset(tmp_path / "toy", n_groups=30)
     r = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "run"), "--arch", "tiny-cnn", "--input-size", "64",
-                            "--epochs", "2", "--warmup-epochs", "1", "--sbi-ratio", "0", "--batch-size", "16"])
+                            "--epochs", "2", "--warmup-epochs", "1", "--sbi-ratio", "0", "--batch-size", "16",
+                            "--whole-image"])
     assert r.exit_code == 0, r.output
     ckpt = tmp_path / "run" / "best.safetensors"
-    r = runner.invoke(app, ["evaluate", str(data), "--model", str(ckpt), "--format", "json"])
+    r = runner.invoke(app, ["evaluate", str(data), "--model", str(ckpt), "--format", "json", "--whole-image"])
     assert r.exit_code == 0, r.output
     metrics = json.loads(r.stdout)[str(ckpt)]
     saved = json.loads((tmp_path / "run" / "test_metrics.json").read_text())
@@ -78,11 +79,25 @@ def test_cli_train_evaluate_and_summary(tmp_path, monkeypatch):
 def test_kfold(tmp_path):
     data = make_dataset(tmp_path / "toy", n_groups=24)
     cfg = TrainConfig(data=[str(data)], out=str(tmp_path / "run"), arch="tiny-cnn", input_size=64, epochs=1,
-                      warmup_epochs=0, folds=3, sbi_ratio=0.0, cache_dir=str(tmp_path / "cache"), progress=False)
+                      warmup_epochs=0, folds=3, sbi_ratio=0.0, cache_dir=str(tmp_path / "cache"), progress=False,
+                      whole_image=True)
     results = train(cfg)
     assert len(results) == 3
     tested = [set(json.loads((tmp_path / "run" / f"fold{k}" / "split.json").read_text())["test"]) for k in range(3)]
     assert not (tested[0] & tested[1]) and len(set.union(*tested)) == len(read_datasets([str(data)]))
+
+
+def test_pictures_without_a_face_are_no_face_not_whole_image_stand_ins(tmp_path):
+    """Evaluation scores what analyze scores: noise holds no face, so nothing is scored (no fallback)."""
+    data = make_dataset(tmp_path / "toy", n_groups=6)
+    ckpt = tmp_path / "run"
+    train(TrainConfig(data=[str(data)], out=str(ckpt), arch="tiny-cnn", input_size=64, epochs=1, warmup_epochs=0,
+                      sbi_ratio=0.0, cache_dir=str(tmp_path / "cache"), progress=False, whole_image=True))
+    r = runner.invoke(app, ["evaluate", str(data), "--model", str(ckpt / "best.safetensors"), "--format", "json",
+                            "--split", "all"])
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout)[str(ckpt / "best.safetensors")]["all"]
+    assert m["no_face"] == m["n"] == 12 and m["recall"] == 0.0 and m["false_positive_rate"] == 0.0
 
 
 def test_plain_class_folders(tmp_path):

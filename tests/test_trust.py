@@ -1,6 +1,7 @@
 """Sanity (model randomisation) and robustness checks, on explainers whose right answer is known."""
 
 import numpy as np
+import pytest
 import torch
 
 from fakelens.explain import create_explainer
@@ -106,16 +107,17 @@ def test_drise_lights_the_patch_a_toy_detector_keys_on():
     assert result.map[inside].mean() > result.map[~inside].mean() + 0.1
 
 
-def test_drise_on_dlib_for_a_real_face():
+@pytest.mark.parametrize("backend", ["blazeface", "hog"])
+def test_drise_on_the_face_detector_for_a_real_face(backend):
     from skimage import data
 
-    from fakelens.explain.drise import dlib_detector, drise
+    from fakelens.explain.drise import drise
     from fakelens.faces import FaceDetector
 
     img = data.astronaut()
-    faces = FaceDetector()
+    faces = FaceDetector(backend)
     face = faces.detect(img)[0]
-    result = drise(dlib_detector(faces), img, face.box, masks=150, grid=6)
+    result = drise(faces.detections, img, face.box, masks=150, grid=6)
     x0, y0, x1, y1 = face.box
     rx0, ry0 = result.region[:2]
     inner = result.map[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]

@@ -30,6 +30,13 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _check_face_detector(name: str) -> None:
+    from fakelens.faces import BACKENDS
+
+    if name not in BACKENDS:
+        fail(f"--face-detector must be one of {', '.join(BACKENDS)}, not {name!r}", 2)
+
+
 def _split_list(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -51,12 +58,14 @@ def analyze(
     report: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report: this file for one input, else one file per input in this folder.")] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Record each result in the history database (see `fakelens history`).")] = True,
     time_budget: Annotated[float, typer.Option("--time-budget", help="Seconds per file before it is given up as an error (0: no limit).")] = 300,
+    face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
         fail(f"--format must be table or json, not {fmt!r}", 2)
     if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0) or time_budget < 0:
         fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0", 2)
+    _check_face_detector(face_detector)
     from fakelens.detector import Detector
     from fakelens.media import file_sha256, safe_stem
     from fakelens.video import is_video
@@ -72,7 +81,7 @@ def analyze(
         except ValueError as e:
             fail(str(e), 2)
     try:
-        det = Detector.load(model, threshold=threshold)
+        det = Detector.load(model, threshold=threshold, face_detector=face_detector)
     except FakelensError as e:
         fail(str(e))
     videos = None
@@ -266,10 +275,13 @@ def train(
     early_stop: Annotated[int, typer.Option(help="Stop after this many epochs without a better validation loss.")] = 6,
     max_samples: Annotated[Optional[int], typer.Option(help="Use a random subset (quick trials).")] = None,
     workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
+    whole_image: Annotated[bool, typer.Option("--whole-image", help="Every picture is already a face crop (no detection, as analyze --whole-image).")] = False,
+    face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
     """Train a detector; resumes from OUT/last.pt if present."""
     from fakelens.train import TrainConfig, train as run_train
 
+    _check_face_detector(face_detector)
     try:
         ratios = tuple(int(v) for v in split.split(":"))
         assert len(ratios) == 3 and all(r > 0 for r in ratios)
@@ -278,7 +290,8 @@ def train(
     cfg = TrainConfig(data=[str(d) for d in data], out=str(out_dir), sources=_split_list(sources), arch=arch,
                       input_size=input_size, crop_scale=crop_scale, epochs=epochs, batch_size=batch_size, lr=lr,
                       warmup_epochs=warmup_epochs, freeze_blocks=freeze_blocks, sbi_ratio=sbi_ratio, split=ratios,
-                      folds=folds, seed=seed, early_stop=early_stop, max_samples=max_samples, workers=workers)
+                      folds=folds, seed=seed, early_stop=early_stop, max_samples=max_samples, workers=workers,
+                      whole_image=whole_image, face_detector=face_detector)
     try:
         results = run_train(cfg)
     except FakelensError as e:
@@ -333,6 +346,7 @@ def explain(
     video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
     faithfulness_steps: Annotated[int, typer.Option(help="Deletion/insertion steps per map (0: skip the measurement).")] = 32,
     box: Annotated[Optional[str], typer.Option(help="drise: explain this box x0,y0,x1,y1 (e.g. a missed face) instead of the detections.")] = None,
+    face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
     """Explain every face: a map per method (.npy), an overlay beside the face (.png), a record per (face, method).
 
@@ -343,12 +357,13 @@ def explain(
 
     if fmt not in ("table", "json") or target not in ("verdict", "fake", "real"):
         fail("--format must be table or json; --target verdict, fake or real", 2)
+    _check_face_detector(face_detector)
     try:
         methods = parse_methods(method)
     except ValueError as e:
         fail(str(e), 2)
     try:
-        det = Detector.load(model)
+        det = Detector.load(model, face_detector=face_detector)
     except FakelensError as e:
         fail(str(e))
     failed = False
@@ -435,6 +450,7 @@ def audit_detector(
     drise_faces: Annotated[int, typer.Option(help="Detections to explain with D-RISE and average.")] = 20,
     masks: Annotated[int, typer.Option(help="D-RISE masks per detection.")] = 200,
     seed: int = 0,
+    face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
     """The face detector on a labelled set (seed 004): recall, the missed faces, and the average
     D-RISE map over many detections."""
@@ -443,12 +459,13 @@ def audit_detector(
 
     if images < 1 or drise_faces < 0 or masks < 1:
         fail("--images and --masks must be >= 1, --drise-faces >= 0", 2)
+    _check_face_detector(face_detector)
     try:
-        result = run_audit(FaceDetector(), [str(d) for d in data], images, drise_faces, masks, seed)
+        result = run_audit(FaceDetector(face_detector), [str(d) for d in data], images, drise_faces, masks, seed)
     except FakelensError as e:
         fail(str(e))
     paths = save_detector_audit(result, out_dir)
-    out.print(f"faces found in {result['found']} of {result['images']} images (recall {result['recall']:.3f}); "
+    out.print(f"{face_detector}: faces found in {result['found']} of {result['images']} images (recall {result['recall']:.3f}); "
               f"{len(result['missed'])} missed, {len(result['several_faces'])} with more than one detection; "
               f"D-RISE averaged over {result['drise_faces']} detections")
     out.print("written: " + ", ".join(str(p) for p in paths))
@@ -474,14 +491,19 @@ def evaluate(
     seed: int = 0,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write metrics JSON and ROC curves here.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    whole_image: Annotated[bool, typer.Option("--whole-image", help="Every picture is already a face crop (as analyze --whole-image).")] = False,
+    face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
-    """Accuracy, precision, recall, F1, AUROC, confusion matrix and ROC curve, per source."""
+    """Accuracy, precision, recall, F1, AUROC, confusion matrix and ROC curve, per source, scored as
+    `fakelens analyze` scores each image (its most suspicious face; no face found counts as not flagged)."""
     from fakelens.detector import default_model_path
     from fakelens.train.evaluate import evaluate as run_eval
 
+    _check_face_detector(face_detector)
     try:
         results = run_eval(model or [default_model_path()], [str(d) for d in data], _split_list(sources), split,
-                           seed=seed, out=out_dir, progress=fmt == "table")
+                           seed=seed, out=out_dir, progress=fmt == "table", face_detector=face_detector,
+                           whole_image=whole_image)
     except FakelensError as e:
         fail(str(e))
     if fmt == "json":

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from fakelens.errors import FakelensError, InputError
-from fakelens.faces import DetectedFace, FaceCrop, FaceDetector, crop_face, crop_whole_image
+from fakelens.faces import DetectedFace, FaceCrop, FaceDetector, crop_faces, crop_whole_image
 from fakelens.imageio import load_rgb
 from fakelens.media import time_budget
 from fakelens.models import fake_probability, load_checkpoint
@@ -34,7 +34,7 @@ class Detector:
     """
 
     def __init__(self, model: torch.nn.Module, meta: dict, name: str = "model", faces: FaceDetector | None = None,
-                 threshold: float | None = None, path: Path | None = None):
+                 threshold: float | None = None, path: Path | None = None, face_detector: str = "blazeface"):
         self.model = model.eval()
         self.path = path  # the checkpoint file, when loaded from one
         self.meta = meta
@@ -44,18 +44,21 @@ class Detector:
         self.threshold = float(threshold if threshold is not None else meta.get("threshold", 0.5))
         self.flip = bool(meta.get("flip", False))  # test-time flip, when the model card says it helps
         self._faces = faces
+        self.face_detector = faces.backend if faces is not None else face_detector
 
     @classmethod
-    def load(cls, path: str | Path | None = None, threshold: float | None = None) -> "Detector":
-        """Load a checkpoint (default: the model shipped with fakelens)."""
+    def load(cls, path: str | Path | None = None, threshold: float | None = None,
+             face_detector: str = "blazeface") -> "Detector":
+        """Load a checkpoint (default: the model shipped with fakelens); faces found by `face_detector`
+        ('blazeface' or 'hog')."""
         path = Path(path) if path else default_model_path()
         model, meta = load_checkpoint(path)
-        return cls(model, meta, name=path.stem, threshold=threshold, path=path)
+        return cls(model, meta, name=path.stem, threshold=threshold, path=path, face_detector=face_detector)
 
     @property
     def faces(self) -> FaceDetector:
         if self._faces is None:
-            self._faces = FaceDetector()
+            self._faces = FaceDetector(self.face_detector)
         return self._faces
 
     @torch.no_grad()
@@ -72,7 +75,8 @@ class Detector:
         (None with whole_image, where the whole image is the one crop)."""
         if whole_image:
             return [(crop_whole_image(rgb, self.input_size), None)]
-        return [(crop_face(rgb, f.landmarks, self.input_size, self.crop_scale), f) for f in self.faces.detect(rgb)]
+        faces = self.faces.detect(rgb)
+        return list(zip(crop_faces(rgb, faces, self.input_size, self.crop_scale), faces))
 
     def _label(self, score: float) -> str:
         return "fake" if score >= self.threshold else "real"
@@ -84,7 +88,8 @@ class Detector:
         found = self.face_crops(rgb, whole_image)
         scores = self.score_crops([c.image for c, _ in found])
         faces = [FaceResult(box=list(f.box) if f else [0, 0, w, h], score=round(float(s), 6), label=self._label(float(s)),
-                            flags=["small"] if f and f.size < SMALL_FACE_PX else [], crop_box=list(c.square),
+                            flags=(["small"] if f and f.size < SMALL_FACE_PX else []) + (f.flags if f else []),
+                            crop_box=list(c.square),
                             landmarks=f.landmarks.round(1).tolist() if f else None)
                  for (c, f), s in zip(found, scores)]
         if faces:

@@ -1,7 +1,8 @@
-"""Face crops of a dataset, computed once with the inference crop code and kept on disk.
+"""Face crops of a dataset, computed once with the inference code (detector and crop) and kept on disk.
 
-Training reads crops from here instead of re-running dlib every epoch; the crops are
-cut slightly larger than the model input so augmentation can jitter the framing.
+Training reads crops from here instead of re-running detection every epoch (crops cut slightly
+larger than the model input so augmentation can jitter the framing); evaluation reads crops cut
+at the model's input size, every face of an image, and scores them exactly as `fakelens analyze`.
 """
 
 from __future__ import annotations
@@ -19,22 +20,38 @@ from tqdm import tqdm
 
 from fakelens.data.datasets import Sample
 from fakelens.errors import InputError
-from fakelens.faces import FaceDetector, crop_face, crop_whole_image
+from fakelens.faces import FaceDetector, crop_faces, crop_whole_image
 from fakelens.imageio import load_rgb
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: every face of every image (BlazeFace), no whole-image fallback
 _detector: FaceDetector | None = None
 
 
 @dataclass
 class CropCache:
-    """crops[i] is sample i's face (size x size x 3 uint8); landmarks[i] is (68, 2) in crop
-    pixels, NaN when no face was found (then the crop is the whole image)."""
+    """Every face of every sample, cut as `fakelens analyze` cuts them (largest first).
+
+    crops[j] is face j (size x size x 3 uint8), landmarks[j] its 68 points in crop pixels,
+    owner[j] the sample it belongs to. first[i] is sample i's largest face (-1: no face found;
+    such a sample is `no_face` for analyze too, so it is never scored from a whole-image
+    stand-in). readable[i] is False when the file could not be decoded.
+    """
 
     crops: np.ndarray
     landmarks: np.ndarray
-    face_found: np.ndarray
+    owner: np.ndarray
+    first: np.ndarray
     readable: np.ndarray
+
+    @property
+    def face_found(self) -> np.ndarray:
+        return self.first >= 0
+
+    def faces_of(self, i: int) -> np.ndarray:
+        """Crop indices of sample i's faces (empty when none was found)."""
+        if self.first[i] < 0:
+            return np.zeros(0, np.int64)
+        return np.arange(int(self.first[i]), int(np.searchsorted(self.owner, i, side="right")))
 
 
 def cache_root() -> Path:
@@ -46,41 +63,48 @@ def default_cache_dir() -> Path:
     return cache_root() / "crops"
 
 
-def _crop_one(args: tuple[str, int, float]) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+def _crop_one(args: tuple[str, int, float, str | None]) -> tuple[list[np.ndarray], list[np.ndarray], bool]:
     global _detector
-    path, size, scale = args
-    if _detector is None:
-        _detector = FaceDetector()
+    path, size, scale, backend = args
     try:
         rgb = load_rgb(path)
     except InputError:
-        return np.zeros((size, size, 3), np.uint8), np.full((68, 2), np.nan, np.float32), False, False
-    faces = _detector.detect(rgb)
-    if faces:
-        crop = crop_face(rgb, faces[0].landmarks, size, scale)
-        return crop.image, crop.landmarks, True, True
-    return crop_whole_image(rgb, size).image, np.full((68, 2), np.nan, np.float32), False, True
+        return [], [], False
+    if backend is None:  # --whole-image: the picture is the face crop
+        return [crop_whole_image(rgb, size).image], [np.full((68, 2), np.nan, np.float32)], True
+    if _detector is None or _detector.backend != backend:
+        _detector = FaceDetector(backend)
+    crops = crop_faces(rgb, _detector.detect(rgb), size, scale)
+    return [c.image for c in crops], [c.landmarks for c in crops], True
 
 
 def build_cache(samples: list[Sample], size: int, scale: float, cache_dir: Path | None = None,
-                workers: int = 2, progress: bool = True) -> CropCache:
-    """Crop every sample's largest face (whole image if none), reusing a matching cache on disk."""
-    key = hashlib.sha256(json.dumps([CACHE_VERSION, size, scale, [s.path for s in samples]]).encode()).hexdigest()[:16]
+                workers: int = 2, progress: bool = True, face_detector: str = "blazeface",
+                whole_image: bool = False) -> CropCache:
+    """Crop every face of every sample with the inference code, reusing a matching cache on disk.
+    With `whole_image` each picture is taken as one face crop (as `analyze --whole-image`; no landmarks)."""
+    backend = None if whole_image else face_detector
+    key = hashlib.sha256(json.dumps([CACHE_VERSION, size, scale, backend,
+                                     [s.path for s in samples]]).encode()).hexdigest()[:16]
     folder = (cache_dir or default_cache_dir()) / key
-    files = {n: folder / f"{n}.npy" for n in ("crops", "landmarks", "face_found", "readable")}
+    files = {n: folder / f"{n}.npy" for n in ("crops", "landmarks", "owner", "first", "readable")}
     if all(f.exists() for f in files.values()):
         return CropCache(**{n: np.load(f, mmap_mode="r" if n == "crops" else None) for n, f in files.items()})
-    jobs = [(s.path, size, scale) for s in samples]
+    jobs = [(s.path, size, scale, backend) for s in samples]
     if workers > 1:
         with get_context("spawn").Pool(workers) as pool:
             results = list(tqdm(pool.imap(_crop_one, jobs, chunksize=16), total=len(jobs), desc="cropping faces", disable=not progress))
     else:
         results = [_crop_one(j) for j in tqdm(jobs, desc="cropping faces", disable=not progress)]
+    owner = np.array([i for i, r in enumerate(results) for _ in r[0]], np.int64)
+    counts = np.array([len(r[0]) for r in results])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, np.int64)
     cache = CropCache(
-        crops=np.stack([r[0] for r in results]),
-        landmarks=np.stack([r[1] for r in results]),
-        face_found=np.array([r[2] for r in results]),
-        readable=np.array([r[3] for r in results]),
+        crops=np.stack([c for r in results for c in r[0]]) if len(owner) else np.zeros((0, size, size, 3), np.uint8),
+        landmarks=np.stack([lm for r in results for lm in r[1]]) if len(owner) else np.zeros((0, 68, 2), np.float32),
+        owner=owner,
+        first=np.where(counts > 0, starts, -1).astype(np.int64),
+        readable=np.array([r[2] for r in results]),
     )
     folder.mkdir(parents=True, exist_ok=True)
     for n, f in files.items():

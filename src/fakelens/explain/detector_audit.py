@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from fakelens.data.datasets import read_datasets
-from fakelens.explain.drise import dlib_detector, drise
+from fakelens.explain.drise import drise
 from fakelens.explain.render import overlay
 from fakelens.imageio import load_rgb
 
@@ -22,7 +22,7 @@ def audit_detector(faces, data: list[str], n: int = 200, drise_faces: int = 20, 
     samples = read_datasets(data)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(samples), size=min(n, len(samples)), replace=False)
-    detect = dlib_detector(faces)
+    detect = faces.detections
     missed, multi, found = [], [], 0
     mean_map = np.zeros((size, size), np.float64)
     mean_face = np.zeros((size, size, 3), np.float64)

@@ -4,7 +4,7 @@ Random RISE masks (small binary grids, bilinearly upsampled, randomly shifted) h
 region around the face; the detector runs on every masked copy; each mask is weighted by how well
 the detections on its copy match the target detection (box IoU x detection score) and the
 weighted masks are summed. Works for a detected box and for a box the user gives (a missed face).
-Written by hand: no maintained library explains dlib's HOG detector.
+Written by hand: no maintained library explains these face detectors (BlazeFace, dlib's HOG).
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ def drise_masks(n: int, size: tuple[int, int], grid: int = 8, p: float = 0.5, se
 
 def drise(detect: Callable[[np.ndarray], Detections], image: np.ndarray, target: tuple[int, int, int, int],
           masks: int = 500, grid: int = 8, p: float = 0.5, context: float = 1.0, seed: int = 0,
-          score_fn: Callable[[float], float] = lambda s: 1.0 / (1.0 + np.exp(-2.0 * s)),
           face_px: int | None = 100) -> DriseMap:
     """D-RISE map of one target box. The detector sees the region around the box (the box grown
     by `context` x its size on each side) with masked-out pixels set to the region's mean colour,
-    scaled so the face is about `face_px` pixels (HOG finds faces from about 80 px; a smaller
-    region makes each of the hundreds of detector runs cheap). None keeps the original size."""
+    scaled so the face is about `face_px` pixels (both detectors find such faces; a smaller region
+    makes each of the hundreds of detector runs cheap). None keeps the original size. `detect`
+    returns (box, confidence in [0, 1]) per face, as `FaceDetector.detections` does."""
     t0 = time.perf_counter()
     h, w = image.shape[:2]
     x0, y0, x1, y1 = target
@@ -78,7 +78,7 @@ def drise(detect: Callable[[np.ndarray], Detections], image: np.ndarray, target:
         best = 0.0
         for box, score in detect(masked):
             iou = box_iou(local, box)
-            best = max(best, iou * score_fn(score))
+            best = max(best, iou * score)
             hits += iou >= 0.5 and best > 0
         total += best * mk
     sal = (total / max(masks * p, 1e-9)).astype(np.float32)
@@ -86,12 +86,3 @@ def drise(detect: Callable[[np.ndarray], Detections], image: np.ndarray, target:
         sal = cv2.resize(sal, (rx1 - rx0, ry1 - ry0), interpolation=cv2.INTER_LINEAR)
     return DriseMap(sal, region, tuple(int(v) for v in target), masks, round(time.perf_counter() - t0, 3),
                     round(hits / masks, 4))
-
-
-def dlib_detector(faces, upsample: int = 0, threshold: float = -0.5) -> Callable[[np.ndarray], Detections]:
-    """The HOG detector fakelens uses, as a D-RISE callable returning (box, score) per face."""
-    def detect(img: np.ndarray) -> Detections:
-        rects, scores, _ = faces._detector.run(np.ascontiguousarray(img), upsample, threshold)
-        return [((r.left(), r.top(), r.right() + 1, r.bottom() + 1), float(s)) for r, s in zip(rects, scores)]
-
-    return detect

@@ -106,9 +106,9 @@ def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path
 
 def _drise_record(det: Detector, rgb: np.ndarray, box: tuple, out: Path, name: str) -> dict:
     """D-RISE on the face detector for one detected face: map over the region around it, overlay."""
-    from fakelens.explain.drise import dlib_detector, drise
+    from fakelens.explain.drise import drise
 
-    r = drise(dlib_detector(det.faces), rgb, box)
+    r = drise(det.faces.detections, rgb, box)
     base = out / f"{name}-drise"
     np.save(base.with_suffix(".npy"), r.map)
     x0, y0, x1, y1 = r.region

@@ -17,7 +17,7 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 
 
 class TrainViews(Dataset):
-    """Items are (cache index, self-blend?). A self-blended item is a fake made from a real face."""
+    """Items are (sample index, self-blend?): the sample's largest face, or a self-blended fake made from it."""
 
     def __init__(self, cache: CropCache, labels: np.ndarray, items: list[tuple[int, bool]], size: int,
                  seed: int, epoch: int = 0, train: bool = True):
@@ -30,18 +30,20 @@ class TrainViews(Dataset):
     def __getitem__(self, i: int):
         idx, blend = self.items[i]
         rng = np.random.default_rng((self.seed, self.epoch, i, idx))
-        img = np.asarray(self.cache.crops[idx])
+        face = int(self.cache.first[idx])
+        img = np.asarray(self.cache.crops[face])
         if blend:
-            img = self_blend(img, self.cache.landmarks[idx], rng)
+            img = self_blend(img, self.cache.landmarks[face], rng)
         img = augment(img, self.size, rng) if self.train else center_resize(img, self.size)
         return to_tensor(img), torch.tensor(1.0 if blend else float(self.labels[idx]))
 
 
 def training_items(train_idx: list[int], labels: np.ndarray, cache: CropCache, sbi_ratio: float,
                    rng: np.random.Generator) -> list[tuple[int, bool]]:
-    """The train split plus self-blended fakes from a `sbi_ratio` share of its real faces with landmarks."""
-    items = [(i, False) for i in train_idx if cache.readable[i]]
-    reals = [i for i in train_idx if labels[i] == 0 and cache.face_found[i]]
+    """The train split's samples with a face, plus self-blended fakes from a `sbi_ratio` share of its real faces."""
+    items = [(i, False) for i in train_idx if cache.face_found[i]]
+    reals = [i for i in train_idx if labels[i] == 0 and cache.face_found[i]
+             and not np.isnan(cache.landmarks[cache.first[i]]).any()]  # self-blending needs landmarks
     n = int(round(sbi_ratio * len(reals)))
     items += [(int(i), True) for i in rng.choice(reals, size=min(n, len(reals)), replace=False)] if n else []
     return items

@@ -57,6 +57,8 @@ class TrainConfig:
     max_samples: int | None = None
     cache_dir: str | None = None
     progress: bool = True
+    face_detector: str = "blazeface"
+    whole_image: bool = False  # every picture is already a face crop (as analyze --whole-image)
 
 
 @dataclass
@@ -163,7 +165,7 @@ def train(cfg: TrainConfig) -> TrainResult | list[TrainResult]:
         samples = [samples[i] for i in sorted(keep)]
     cache_size = int(round(cfg.input_size * 1.2))
     cache = build_cache(samples, cache_size, cfg.crop_scale, Path(cfg.cache_dir) if cfg.cache_dir else None,
-                        progress=cfg.progress)
+                        progress=cfg.progress, face_detector=cfg.face_detector, whole_image=cfg.whole_image)
     splits = group_kfold(samples, cfg.folds, cfg.seed) if cfg.folds > 1 else [group_split(samples, cfg.split, cfg.seed)]
     results = []
     for k, split in enumerate(splits):
@@ -185,7 +187,7 @@ def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> Trai
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.2, patience=3,
                                                        threshold=1e-3, threshold_mode="abs")
-    val_items = [(i, False) for i in split["val"] if cache.readable[i]]
+    val_items = [(i, False) for i in split["val"] if cache.face_found[i]]
     val_loader = DataLoader(TrainViews(cache, labels, val_items, cfg.input_size, cfg.seed, train=False),
                             batch_size=64, num_workers=cfg.workers)
     history: list[dict] = []
@@ -203,7 +205,8 @@ def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> Trai
 
     model = model.to(memory_format=torch.channels_last)  # 1.3-1.8x faster steps on this CPU (bench_train.py)
     best_path = out / "best.safetensors"
-    meta = {"crop_scale": cfg.crop_scale, "sources": sorted({s.source for s in samples}), "seed": cfg.seed}
+    meta = {"crop_scale": cfg.crop_scale, "sources": sorted({s.source for s in samples}), "seed": cfg.seed,
+            "face_detector": "whole image" if cfg.whole_image else cfg.face_detector}
     stale = 0
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
@@ -249,5 +252,7 @@ def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> Trai
             break
 
     best, best_meta = load_checkpoint(best_path)
-    test = evaluate_split(best, cache, samples, split["test"], best_meta.get("threshold", 0.5), out)
+    eval_cache = build_cache(samples, cfg.input_size, cfg.crop_scale, Path(cfg.cache_dir) if cfg.cache_dir else None,
+                             progress=cfg.progress, face_detector=cfg.face_detector, whole_image=cfg.whole_image)
+    test = evaluate_split(best, eval_cache, samples, split["test"], best_meta.get("threshold", 0.5), out)
     return TrainResult(best_path, history, test, best_meta.get("threshold", 0.5))

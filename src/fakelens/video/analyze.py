@@ -21,7 +21,6 @@ from fakelens.video.track import detect_frames, link_tracks, window_starts
 
 DEFAULT_VIDEO_MODEL = WEIGHTS_DIR / "fakelens-video-lstm-v2.safetensors"
 DEFAULT_FRAME_MODEL = "fakelens-lite0-v3.safetensors"
-VIDEO_DETECT_SIDE = 960  # faces of about 60 px in 1080p still found; HOG cost grows with pixels
 
 
 def default_video_model_path() -> Path:
@@ -55,7 +54,8 @@ class VideoDetector:
     """
 
     def __init__(self, frames: Detector, sequence: SequenceClassifier, meta: dict, name: str = "video",
-                 num_frames: int = 32, min_track_frames: int = 4, backend: str = "onnx"):
+                 num_frames: int = 32, min_track_frames: int = 4, backend: str = "onnx",
+                 face_detector: str | None = None):
         self.frames = frames
         self.sequence = sequence.eval()
         self.meta = meta
@@ -70,7 +70,7 @@ class VideoDetector:
         # Frame scores come from the frame head: the image model's (its threshold) or one tuned on video frames.
         self.frame_threshold = float(meta.get("frame_threshold", frames.threshold))
         self.backend = backend
-        self._faces = FaceDetector(detect_side=VIDEO_DETECT_SIDE)
+        self._faces = FaceDetector.for_video(face_detector or frames.face_detector)
         self._encode = None
 
     @classmethod

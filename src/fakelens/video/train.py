@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from fakelens.data.cache import build_cache, cache_root
+from fakelens.data.cache import CACHE_VERSION, build_cache, cache_root
 from fakelens.data.datasets import Sample, read_datasets
 from fakelens.data.sbi import self_blend
 from fakelens.data.split import group_split
@@ -37,7 +37,7 @@ from fakelens.faces import FaceDetector, crop_face
 from fakelens.metrics.classification import binary_metrics
 from fakelens.models.head import ClassifierHead
 from fakelens.train.dataset import TrainViews, training_items
-from fakelens.video.analyze import VIDEO_DETECT_SIDE, sigmoid
+from fakelens.video.analyze import sigmoid
 from fakelens.video.decode import read_video
 from fakelens.media import file_sha256
 from fakelens.video.model import FrameEncoder, SequenceClassifier, head_outputs, save_sequence_model
@@ -120,10 +120,10 @@ def build_feature_cache(samples: list[Sample], detector: Detector, num_frames: i
     root = Path(cache_dir or cache_root()) / "video-features" / model_key
     root.mkdir(parents=True, exist_ok=True)
     encoder = FrameEncoder(detector.model)
-    faces = FaceDetector(detect_side=VIDEO_DETECT_SIDE)
+    faces = FaceDetector.for_video()
     clips: list[ClipFeatures] = []
     for s in tqdm(samples, desc="clip features", leave=False):
-        key = hashlib.sha256(f"{Path(s.path).resolve()}|{num_frames}|{sbi_copies}|{seed}|{detector.input_size}|"
+        key = hashlib.sha256(f"{CACHE_VERSION}|{Path(s.path).resolve()}|{num_frames}|{sbi_copies}|{seed}|{detector.input_size}|"
                              f"{detector.crop_scale}|pooled".encode()).hexdigest()[:20]
         file = root / f"{key}.npz"
         if not file.exists():
