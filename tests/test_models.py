@@ -86,24 +86,37 @@ def test_weights_that_do_not_fit_their_architecture_are_refused(tmp_path):
         load_checkpoint(tmp_path / "odd.safetensors")
 
 
-def test_shipped_weights_are_checked_against_the_package_sums(tmp_path, monkeypatch, tiny_checkpoint):
+def test_shipped_weights_are_checked_against_the_package_sums(tmp_path, tiny_checkpoint):
     from fakelens.media import file_sha256
     from fakelens.models import checkpoint
 
-    shipped_files = sorted(p.name for p in checkpoint.WEIGHTS_DIR.glob("*.safetensors"))
-    assert len(shipped_files) == 2
-    for name in shipped_files:  # every shipped file is pinned, and matches
-        assert f"{file_sha256(checkpoint.WEIGHTS_DIR / name)}  {name}" in checkpoint.SHIPPED_SUMS.read_text()
+    shipped_files = [p for p in checkpoint.WEIGHTS_DIR.rglob("*") if p.suffix in (".safetensors", ".tflite", ".onnx")]
+    assert len(shipped_files) >= 4
+    for p in shipped_files:  # every shipped file is pinned, and matches
+        assert f"{file_sha256(p)}  {p.name}" in (p.parent / "SHA256SUMS").read_text()
     shipped = tmp_path / "weights"
     shipped.mkdir()
     model = shipped / "m.safetensors"
     model.write_bytes(tiny_checkpoint.read_bytes())
     (shipped / "SHA256SUMS").write_text(f"{file_sha256(model)}  m.safetensors\n")
-    monkeypatch.setattr(checkpoint, "WEIGHTS_DIR", shipped.resolve())
-    monkeypatch.setattr(checkpoint, "SHIPPED_SUMS", shipped / "SHA256SUMS")
     m, meta = load_checkpoint(model)  # pinned and intact: loads
     # A new, self-consistent file put in place of a shipped one: its own digest matches, the package's sum does not.
     torch.nn.init.zeros_(next(m.parameters()))
     save_checkpoint(m, model, {k: v for k, v in meta.items() if k not in ("arch", "input_size", "tensors_sha256")})
     with pytest.raises(ModelError, match="SHA256SUMS"):
         load_checkpoint(model)
+
+
+def test_a_tampered_face_detector_model_is_refused(tmp_path):
+    from fakelens.faces.blazeface import MODEL_DIR
+    from fakelens.media import check_pinned
+
+    copy = tmp_path / "face_detection_full_range.tflite"
+    raw = bytearray((MODEL_DIR / copy.name).read_bytes())
+    copy.write_bytes(raw)
+    (tmp_path / "SHA256SUMS").write_text((MODEL_DIR / "SHA256SUMS").read_text())
+    check_pinned(copy)  # intact
+    raw[len(raw) // 2] ^= 1
+    copy.write_bytes(raw)
+    with pytest.raises(ModelError, match="tampered"):
+        check_pinned(copy)

@@ -24,6 +24,20 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def check_pinned(path: str | os.PathLike) -> None:
+    """Refuse a file whose SHA-256 differs from the one a `SHA256SUMS` file beside it pins (the files
+    fakelens ships: weights, graphs, face detector models). Files no SHA256SUMS names pass."""
+    from fakelens.errors import ModelError
+
+    path = Path(path)
+    sums = path.parent / "SHA256SUMS"
+    if not sums.is_file():
+        return
+    want = dict(reversed(line.split()) for line in sums.read_text().splitlines() if line.strip()).get(path.name)
+    if want is not None and file_sha256(path) != want:
+        raise ModelError(f"shipped file differs from the package's SHA256SUMS (tampered or corrupt): {path}")
+
+
 def sniff(head: bytes) -> str | None:
     """'video', 'image' or None from a file's first bytes (a few KB are enough)."""
     from PIL import Image

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from fakelens.errors import ModelError
+from fakelens.media import check_pinned
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "weights" / "blazeface"
 
@@ -102,6 +103,7 @@ class BlazeFace:
         path = MODEL_DIR / file
         if not path.is_file():
             raise ModelError(f"face detector model missing: {path}")
+        check_pinned(path)
         self.net = Interpreter(model_path=str(path), num_threads=threads or min(4, os.cpu_count() or 1))
         self.net.allocate_tensors()
         self.input = self.net.get_input_details()[0]["index"]

@@ -17,10 +17,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from fakelens.errors import ModelError
+from fakelens.media import check_pinned
 from fakelens.models.registry import create_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-SHIPPED_SUMS = WEIGHTS_DIR / "SHA256SUMS"
 
 
 def tensors_digest(state: dict[str, torch.Tensor]) -> str:
@@ -46,7 +46,7 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"no such weights file: {path}")
-    _check_shipped(path)
+    check_pinned(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("fakelens", "{}"))
@@ -57,19 +57,6 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     if want and tensors_digest(state) != want:
         raise ModelError(f"weights do not match the digest recorded in the file (tampered or corrupt): {path}")
     return state, meta
-
-
-def _check_shipped(path: Path) -> None:
-    if path.resolve().parent != WEIGHTS_DIR or not SHIPPED_SUMS.exists():
-        return
-    sums = dict(reversed(line.split()) for line in SHIPPED_SUMS.read_text().splitlines() if line.strip())
-    want = sums.get(path.name)
-    if want is None:
-        return
-    from fakelens.media import file_sha256
-
-    if file_sha256(path) != want:
-        raise ModelError(f"shipped weights differ from the package's SHA256SUMS (tampered or corrupt): {path}")
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, meta: dict, half: bool = True) -> None:
