@@ -1,6 +1,7 @@
 """End-to-end video analysis, stage by stage (decode / detect / crop / classify / LSTM), with the
 model loaded, on a synthetic 15 s 720p30 clip (always) and on real 720p clips from
-../shared/data (when present); then the CLI's cold start. Target: <= 2 s per 15 s 720p clip."""
+../shared/data (when present), with each face detector (BlazeFace, the default, and dlib HOG) in
+the same run; then the CLI's cold start. Target: <= 2 s per 15 s 720p clip."""
 
 from __future__ import annotations
 
@@ -34,21 +35,31 @@ def main() -> None:
                       ("videos-ffpp/fake/FaceSwap/c40/672_720.mp4", "FF++ 672_720 c40 18 s 1280x720 yuv444p")]:
         if (DATA / rel).exists():
             clips[name] = DATA / rel
-    vd = VideoDetector.load()
-    vd.analyze(synthetic)  # warm-up: ONNX session, allocators
+    base = VideoDetector.load()
+    detectors = {name: VideoDetector(base.frames, base.sequence, base.meta, base.name, face_detector=name)
+                 for name in ("blazeface", "hog")}
+    for vd in detectors.values():
+        vd.analyze(synthetic)  # warm-up: ONNX session, allocators
     print(f"torch threads {torch.get_num_threads()}, {args.frames} sampled frames, median of {args.repeat}\n")
-    print("| clip | " + " | ".join(STAGES) + " | total (s) |")
-    print("|---|" + "---|" * (len(STAGES) + 1))
+    print("| clip | face detector | " + " | ".join(STAGES) + " | total (s) | frames with a face |")
+    print("|---|---|" + "---|" * (len(STAGES) + 2))
+    detect = {name: [] for name in detectors}
     for name, path in clips.items():
-        runs = []
-        for _ in range(args.repeat):
-            st = {}
-            t = time.perf_counter()
-            vd.analyze(path, num_frames=args.frames, stages=st)
-            st["total"] = time.perf_counter() - t
-            runs.append(st)
-        med = {k: statistics.median(r[k] for r in runs) for k in (*STAGES, "total")}
-        print(f"| {name} | " + " | ".join(f"{med[k]:.3f}" for k in STAGES) + f" | {med['total']:.2f} |")
+        for det_name, vd in detectors.items():
+            runs = []
+            for _ in range(args.repeat):
+                st = {}
+                t = time.perf_counter()
+                result = vd.analyze(path, num_frames=args.frames, stages=st)
+                st["total"] = time.perf_counter() - t
+                runs.append(st)
+            med = {k: statistics.median(r[k] for r in runs) for k in (*STAGES, "total")}
+            detect[det_name].append(med["detect"])
+            found = len({f.index for f in result.frames or []})
+            print(f"| {name} | {det_name} | " + " | ".join(f"{med[k]:.3f}" for k in STAGES) +
+                  f" | {med['total']:.2f} | {found} |")
+    ratio = statistics.median(h / b for h, b in zip(detect["hog"], detect["blazeface"]))
+    print(f"\ndetect stage, HOG / BlazeFace (median over clips, same run): {ratio:.2f}x")
     print("\n| CLI cold start (new process: import, load both models, analyze the synthetic clip) | seconds |")
     print("|---|---|")
     for label in ("first run (may export the ONNX graph to the cache)", "second run (graph from the cache)"):

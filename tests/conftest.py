@@ -61,6 +61,9 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     model = create_model("tiny-cnn", input_size=64).eval()
     p = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
     save_checkpoint(model, p, {"crop_scale": 1.3, "threshold": 0.5})
+    from fakelens.models.export import export
+
+    export(p)  # the graph analysis runs
     return p
 
 
@@ -70,13 +73,16 @@ def tiny_video_model(tiny_checkpoint):
     import torch
 
     from fakelens.media import file_sha256
-    from fakelens.video import SequenceClassifier, save_sequence_model
+    from fakelens.video.model import SequenceClassifier, save_sequence_model
 
     torch.manual_seed(0)
     p = tiny_checkpoint.parent / "tiny-video.safetensors"
     save_sequence_model(SequenceClassifier(feature_dim=512, hidden=8), p,
                         {"frame_model": tiny_checkpoint.name, "frame_model_sha256": file_sha256(tiny_checkpoint),
                          "threshold": 0.5})
+    from fakelens.models.export import export
+
+    export(p)
     return p
 
 

@@ -9,8 +9,11 @@ from skimage import data
 
 from conftest import SHARED_DATA
 from fakelens.data.sbi import self_blend
-from fakelens.detector import DEFAULT_MODEL, Detector
+from fakelens.detector import Detector
 from fakelens.faces import FaceDetector, square_around
+from fakelens.paths import default_model_path
+
+DEFAULT_MODEL = default_model_path()
 
 
 def test_weights_are_small_float16_with_card():

@@ -61,7 +61,7 @@ def test_tampered_weights_are_refused(tmp_path, tiny_checkpoint, astronaut_path)
     from typer.testing import CliRunner
 
     from fakelens.cli import app
-    from fakelens.video import load_sequence_model
+    from fakelens.video.model import load_sequence_model
 
     bad = tmp_path / "tampered.safetensors"
     bad.write_bytes(tiny_checkpoint.read_bytes())

@@ -257,10 +257,11 @@ def history(
 
 @app.command()
 def train(
-    data: Annotated[list[Path], typer.Argument(help="Dataset folders (labels.csv layout or real/ and fake/).", show_default=False)],
+    data: Annotated[list[Path], typer.Argument(help="Dataset folders (labels.csv layout or real/ and fake/); clips in them add frames.", show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, history, plots, metrics.")] = Path("runs/default"),
     arch: Annotated[str, typer.Option(help="Backbone from the registry (fakelens models).")] = "efficientnet-lite0",
     sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated (e.g. faces-gan).")] = None,
+    exclude_families: Annotated[Optional[str], typer.Option(help="Leave these generators out of training and validation, e.g. flux (leave-one-generator-out).")] = None,
     input_size: Annotated[int, typer.Option(help="Model input size in pixels.")] = 160,
     crop_scale: Annotated[float, typer.Option(help="Face crop side / face size (1.3 or 2.0 as in seed 002).")] = 1.3,
     epochs: int = 10,
@@ -269,16 +270,22 @@ def train(
     warmup_epochs: Annotated[int, typer.Option(help="Head-only epochs on cached backbone features first.")] = 5,
     freeze_blocks: Annotated[int, typer.Option(help="Keep the stem and this many first blocks frozen.")] = 0,
     sbi_ratio: Annotated[float, typer.Option(help="Self-blended fakes per real training face (0 disables).")] = 0.5,
+    sbi_off: Annotated[Optional[str], typer.Option(help="Parts of self-blending to turn off: colour, frequency, elastic, hull_variants, blend_ratios.")] = None,
+    degrade: Annotated[float, typer.Option(help="Chance of a blur/sharpen/resize/JPEG chain per training view, both classes alike.")] = 0.8,
+    manipulation: Annotated[bool, typer.Option("--manipulation/--no-manipulation", help="Also learn the kind of fake (face swap or synthetic).")] = True,
+    video_frames: Annotated[int, typer.Option(help="Frames per clip taken as training pictures when the folders hold clips (0: none).")] = 24,
+    max_fpr: Annotated[float, typer.Option(help="Threshold: false positives at most this on every real source of validation.")] = 0.05,
+    soup: Annotated[bool, typer.Option("--soup/--no-soup", help="Average epochs greedily by validation score (a model soup).")] = True,
     split: Annotated[str, typer.Option(help="train:val:test ratios, group-aware.")] = "4:1:1",
     folds: Annotated[int, typer.Option(help="k-fold cross-validation (k > 1) instead of one split.")] = 0,
     seed: int = 0,
-    early_stop: Annotated[int, typer.Option(help="Stop after this many epochs without a better validation loss.")] = 6,
     max_samples: Annotated[Optional[int], typer.Option(help="Use a random subset (quick trials).")] = None,
     workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Every picture is already a face crop (no detection, as analyze --whole-image).")] = False,
     face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
     """Train a detector; resumes from OUT/last.pt if present."""
+    from fakelens.data.sbi import SBIConfig
     from fakelens.train import TrainConfig, train as run_train
 
     _check_face_detector(face_detector)
@@ -287,11 +294,18 @@ def train(
         assert len(ratios) == 3 and all(r > 0 for r in ratios)
     except (ValueError, AssertionError):
         fail(f"--split must look like 4:1:1, not {split!r}", 2)
-    cfg = TrainConfig(data=[str(d) for d in data], out=str(out_dir), sources=_split_list(sources), arch=arch,
-                      input_size=input_size, crop_scale=crop_scale, epochs=epochs, batch_size=batch_size, lr=lr,
-                      warmup_epochs=warmup_epochs, freeze_blocks=freeze_blocks, sbi_ratio=sbi_ratio, split=ratios,
-                      folds=folds, seed=seed, early_stop=early_stop, max_samples=max_samples, workers=workers,
-                      whole_image=whole_image, face_detector=face_detector)
+    off = _split_list(sbi_off) or []
+    parts = [f for f in SBIConfig.__dataclass_fields__]
+    if any(p not in parts for p in off):
+        fail(f"--sbi-off takes {', '.join(parts)}, not {sbi_off!r}", 2)
+    sbi = {p: ((1.0,) if p == "blend_ratios" else False) for p in off}
+    cfg = TrainConfig(data=[str(d) for d in data], out=str(out_dir), sources=_split_list(sources),
+                      exclude_families=_split_list(exclude_families), arch=arch, input_size=input_size,
+                      crop_scale=crop_scale, epochs=epochs, batch_size=batch_size, lr=lr, warmup_epochs=warmup_epochs,
+                      freeze_blocks=freeze_blocks, sbi_ratio=sbi_ratio, sbi=sbi, degrade=degrade,
+                      manipulation=manipulation, video_frames=video_frames, max_fpr=max_fpr, soup=soup, split=ratios,
+                      folds=folds, seed=seed, max_samples=max_samples, workers=workers, whole_image=whole_image,
+                      face_detector=face_detector)
     try:
         results = run_train(cfg)
     except FakelensError as e:

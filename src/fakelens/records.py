@@ -6,6 +6,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Label = Literal["real", "fake", "no_face", "error"]
+Manipulation = Literal["face_swap", "synthetic"]
+
+
+def verdict(score: float, threshold: float) -> Label:
+    """The one decision rule: fake when the probability reaches the threshold."""
+    return "fake" if score >= threshold else "real"
+
+
+def manipulation_of(label: str, scores: dict[str, float] | None) -> Manipulation | None:
+    """The kind of fake a face looks like (None when it is called real or the model cannot tell)."""
+    if label != "fake" or not scores:
+        return None
+    return "synthetic" if scores["synthetic"] >= scores["face_swap"] else "face_swap"
 
 
 @dataclass
@@ -25,6 +38,10 @@ class FaceResult:
     landmarks: list[list[float]] | None = None
     track: int | None = None  # videos: the face track, and the time (s) of its most suspicious frame
     time: float | None = None
+    # The kind of fake: face_swap or synthetic when called fake, else None; `manipulation_scores` are
+    # P(face_swap | fake) and P(synthetic | fake) (None for a model without the manipulation head).
+    manipulation: Manipulation | None = None
+    manipulation_scores: dict[str, float] | None = None
 
     def to_dict(self, landmarks: bool = False) -> dict:
         d = asdict(self)
@@ -88,6 +105,8 @@ class Analysis:
     error: str | None = None
     model: str | None = None
     threshold: float | None = None
+    manipulation: Manipulation | None = None  # of the most suspicious face (see FaceResult)
+    manipulation_scores: dict[str, float] | None = None
     width: int | None = None
     height: int | None = None
     seconds: float = 0.0

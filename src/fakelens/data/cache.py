@@ -63,19 +63,22 @@ def default_cache_dir() -> Path:
     return cache_root() / "crops"
 
 
-def _crop_one(args: tuple[str, int, float, str | None]) -> tuple[list[np.ndarray], list[np.ndarray], bool]:
+def _crop_one(args: tuple[str, tuple[int, ...], float, str | None]) -> tuple[list[list[np.ndarray]], list[list[np.ndarray]], bool]:
+    """Per requested size: the crops and landmarks of every face of one picture (found once)."""
     global _detector
-    path, size, scale, backend = args
+    path, sizes, scale, backend = args
     try:
         rgb = load_rgb(path)
     except InputError:
-        return [], [], False
+        return [[] for _ in sizes], [[] for _ in sizes], False
     if backend is None:  # --whole-image: the picture is the face crop
-        return [crop_whole_image(rgb, size).image], [np.full((68, 2), np.nan, np.float32)], True
+        return ([[crop_whole_image(rgb, s).image] for s in sizes],
+                [[np.full((68, 2), np.nan, np.float32)] for _ in sizes], True)
     if _detector is None or _detector.backend != backend:
         _detector = FaceDetector(backend)
-    crops = crop_faces(rgb, _detector.detect(rgb), size, scale)
-    return [c.image for c in crops], [c.landmarks for c in crops], True
+    faces = _detector.detect(rgb)
+    crops = [crop_faces(rgb, faces, s, scale) for s in sizes]
+    return [[c.image for c in cs] for cs in crops], [[c.landmarks for c in cs] for cs in crops], True
 
 
 def build_cache(samples: list[Sample], size: int, scale: float, cache_dir: Path | None = None,
@@ -83,30 +86,43 @@ def build_cache(samples: list[Sample], size: int, scale: float, cache_dir: Path 
                 whole_image: bool = False) -> CropCache:
     """Crop every face of every sample with the inference code, reusing a matching cache on disk.
     With `whole_image` each picture is taken as one face crop (as `analyze --whole-image`; no landmarks)."""
+    return build_caches(samples, [size], scale, cache_dir, workers, progress, face_detector, whole_image)[0]
+
+
+def build_caches(samples: list[Sample], sizes: list[int], scale: float, cache_dir: Path | None = None,
+                 workers: int = 2, progress: bool = True, face_detector: str = "blazeface",
+                 whole_image: bool = False) -> list[CropCache]:
+    """`build_cache` at several crop sizes (training's and analyze's), detecting the faces once."""
     backend = None if whole_image else face_detector
-    key = hashlib.sha256(json.dumps([CACHE_VERSION, size, scale, backend,
-                                     [s.path for s in samples]]).encode()).hexdigest()[:16]
-    folder = (cache_dir or default_cache_dir()) / key
-    files = {n: folder / f"{n}.npy" for n in ("crops", "landmarks", "owner", "first", "readable")}
-    if all(f.exists() for f in files.values()):
-        return CropCache(**{n: np.load(f, mmap_mode="r" if n == "crops" else None) for n, f in files.items()})
-    jobs = [(s.path, size, scale, backend) for s in samples]
-    if workers > 1:
-        with get_context("spawn").Pool(workers) as pool:
-            results = list(tqdm(pool.imap(_crop_one, jobs, chunksize=16), total=len(jobs), desc="cropping faces", disable=not progress))
-    else:
-        results = [_crop_one(j) for j in tqdm(jobs, desc="cropping faces", disable=not progress)]
-    owner = np.array([i for i, r in enumerate(results) for _ in r[0]], np.int64)
-    counts = np.array([len(r[0]) for r in results])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, np.int64)
-    cache = CropCache(
-        crops=np.stack([c for r in results for c in r[0]]) if len(owner) else np.zeros((0, size, size, 3), np.uint8),
-        landmarks=np.stack([lm for r in results for lm in r[1]]) if len(owner) else np.zeros((0, 68, 2), np.float32),
-        owner=owner,
-        first=np.where(counts > 0, starts, -1).astype(np.int64),
-        readable=np.array([r[2] for r in results]),
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    for n, f in files.items():
-        np.save(f, getattr(cache, n))
-    return cache
+    names = ("crops", "landmarks", "owner", "first", "readable")
+    folders = []
+    for size in sizes:
+        key = hashlib.sha256(json.dumps([CACHE_VERSION, size, scale, backend,
+                                         [s.path for s in samples]]).encode()).hexdigest()[:16]
+        folders.append((cache_dir or default_cache_dir()) / key)
+    missing = [k for k, f in enumerate(folders) if not all((f / f"{n}.npy").exists() for n in names)]
+    if missing:
+        jobs = [(s.path, tuple(sizes[k] for k in missing), scale, backend) for s in samples]
+        if workers > 1:
+            with get_context("spawn").Pool(workers) as pool:
+                results = list(tqdm(pool.imap(_crop_one, jobs, chunksize=16), total=len(jobs), desc="cropping faces",
+                                    disable=not progress))
+        else:
+            results = [_crop_one(j) for j in tqdm(jobs, desc="cropping faces", disable=not progress)]
+        counts = np.array([len(r[0][0]) for r in results], np.int64)
+        owner = np.repeat(np.arange(len(results)), counts)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, np.int64)
+        for j, k in enumerate(missing):
+            size = sizes[k]
+            crops = [c for r in results for c in r[0][j]]
+            marks = [lm for r in results for lm in r[1][j]]
+            cache = CropCache(
+                crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8),
+                landmarks=np.stack(marks) if marks else np.zeros((0, 68, 2), np.float32),
+                owner=owner, first=np.where(counts > 0, starts, -1).astype(np.int64),
+                readable=np.array([r[2] for r in results]))
+            folders[k].mkdir(parents=True, exist_ok=True)
+            for n in names:
+                np.save(folders[k] / f"{n}.npy", getattr(cache, n))
+    return [CropCache(**{n: np.load(f / f"{n}.npy", mmap_mode="r" if n == "crops" else None) for n in names})
+            for f in folders]

@@ -11,16 +11,51 @@ from fakelens.imageio import IMAGE_SUFFIXES
 from fakelens.video.decode import VIDEO_SUFFIXES
 
 LABELS = {"real": 0, "fake": 1}
+MANIPULATIONS = ("face_swap", "synthetic")  # what a fake is: a face put onto another head, or a face made whole
+
+# Per shared source: the manipulation of its fakes and the family (generator or data set) of each
+# sample, from labels.csv's `generator` or `method` column. FF++'s Face2Face and NeuralTextures
+# re-render the face of a real video: counted as face_swap (a manipulated face on a real head).
+_FAMILIES = {
+    "faces-dfdc": ("face_swap", lambda row: "dfdc"),
+    "videos-dfdc": ("face_swap", lambda row: "dfdc"),
+    "videos-ffpp": ("face_swap", lambda row: "ffpp"),
+    "faces-simswap": ("face_swap", lambda row: "simswap"),
+    "faces-gan": ("synthetic", lambda row: "stylegan"),
+    "faces-diffusion": ("synthetic", lambda row: "flux" if row.get("generator", "").startswith("flux") else
+                        "sd" if row.get("generator", "").startswith("stable-diffusion") else "diffusion-real"),
+    "faces-lfw": (None, lambda row: "lfw"),
+}
+# Groups that must share a side of any split across sources: the DFDC face crops and clips name the
+# same source videos (videos-dfdc `dfdc-<id>` is faces-dfdc `<id>`).
+_GROUP_NAMESPACE = {"faces-dfdc": ("dfdc", ""), "videos-dfdc": ("dfdc", "dfdc-")}
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One labelled image or video. `group` is namespaced by source so groups never collide across sources."""
+    """One labelled image or video. `group` is namespaced (by source, or by data set where sources share
+    videos) so groups never collide across sources. `manipulation` is `face_swap` or `synthetic` for a
+    fake whose kind is known (None for reals and unknown fakes); `family` names its generator or data
+    set (for leave-one-generator-out evaluation)."""
 
     path: str
     label: int  # 0 real, 1 fake
     group: str
     source: str
+    manipulation: str | None = None
+    family: str = ""
+
+
+def _group(source: str, group: str) -> str:
+    space, prefix = _GROUP_NAMESPACE.get(source, (source, ""))
+    return f"{space}/{group[len(prefix):] if prefix and group.startswith(prefix) else group}"
+
+
+def _kind_and_family(source: str, label: int, row: dict) -> tuple[str | None, str]:
+    kind, family = _FAMILIES.get(source, (None, lambda r: source))
+    if row.get("manipulation") in MANIPULATIONS:  # a user's labels.csv may say it
+        kind = row["manipulation"]
+    return (kind if label == 1 else None), family(row)
 
 
 def _suffixes(kind: str) -> set[str]:
@@ -37,7 +72,9 @@ def _read_labels_csv(folder: Path, kind: str) -> list[Sample]:
             if row["label"] not in LABELS:
                 raise InputError(f"{folder}/labels.csv: label must be real or fake, got {row['label']!r}")
             group = row.get("group") or Path(row["path"]).stem
-            out.append(Sample(str(folder / row["path"]), LABELS[row["label"]], f"{source}/{group}", source))
+            label = LABELS[row["label"]]
+            out.append(Sample(str(folder / row["path"]), label, _group(source, group), source,
+                              *_kind_and_family(source, label, row)))
     return out
 
 
@@ -46,7 +83,7 @@ def _read_class_folders(folder: Path, kind: str) -> list[Sample]:
     for name, label in LABELS.items():
         for p in sorted((folder / name).rglob("*")):
             if p.suffix.lower() in _suffixes(kind):
-                out.append(Sample(str(p), label, f"{folder.name}/{p.stem}", folder.name))
+                out.append(Sample(str(p), label, f"{folder.name}/{p.stem}", folder.name, family=folder.name))
     return out
 
 

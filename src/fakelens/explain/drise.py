@@ -16,7 +16,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from fakelens.video.track import box_iou
+from fakelens.ops import box_iou
 
 Detections = list[tuple[tuple[float, float, float, float], float]]  # (box, score) per face
 

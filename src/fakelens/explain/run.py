@@ -166,7 +166,7 @@ def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str],
 def _explain_video(videos, path: str, methods: list[str], explainers: dict, out: Path, stem: str, target: str,
                    options: dict | None, key_frames: int, faithfulness: int) -> Iterator[dict]:
     from fakelens.explain.render import timeline
-    from fakelens.video.analyze import sigmoid
+    from fakelens.ops import sigmoid
 
     details: list = []
     result = videos.analyze(path, details=details)

@@ -22,6 +22,7 @@ import numpy as np
 
 from fakelens.errors import ModelError
 from fakelens.media import check_pinned
+from fakelens.ops import box_ious
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "weights" / "blazeface"
 
@@ -45,15 +46,6 @@ def ssd_anchors(side: int, strides: tuple[int, ...], interpolated: bool) -> np.n
         out.append(np.repeat(grid, repeats, axis=0))
         i = j
     return np.concatenate(out).astype(np.float32)
-
-
-def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one [x0, y0, x1, y1] box with each row of `boxes`."""
-    x0, y0 = np.maximum(box[0], boxes[:, 0]), np.maximum(box[1], boxes[:, 1])
-    x1, y1 = np.minimum(box[2], boxes[:, 2]), np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area - inter, 1e-9)
 
 
 @dataclass
@@ -82,7 +74,7 @@ class Detections:
         order = np.argsort(-self.scores)
         boxes, kps, scores = [], [], []
         while len(order):
-            overlap = box_iou(self.boxes[order[0]], self.boxes[order])
+            overlap = box_ious(self.boxes[order[0]], self.boxes[order])
             group, order = order[overlap > iou], order[overlap <= iou]
             w = self.scores[group][:, None]
             boxes.append((self.boxes[group] * w).sum(0) / w.sum())

@@ -112,7 +112,8 @@ def small(face: tuple, backgrounds: list[np.ndarray], rng: np.random.Generator,
 
 
 def rotated(face: tuple, rng: np.random.Generator, degrees: float | None = None) -> Case:
-    """The picture turned by +-(20-30) degrees on a canvas that keeps all of it (edges filled by reflection)."""
+    """The picture turned by +-(20-30) degrees on a canvas that keeps all of it (corners filled with its
+    mean colour: a reflected border would add mirrored copies of the face)."""
     rgb, ref = face[0], face[1]
     angle = degrees if degrees is not None else float(rng.choice([-1, 1]) * rng.uniform(20, 30))
     h, w = rgb.shape[:2]
@@ -121,7 +122,8 @@ def rotated(face: tuple, rng: np.random.Generator, degrees: float | None = None)
     nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
     m[0, 2] += nw / 2 - w / 2
     m[1, 2] += nh / 2 - h / 2
-    out = cv2.warpAffine(rgb, m, (nw, nh), borderMode=cv2.BORDER_REFLECT)
+    fill = tuple(float(v) for v in rgb.reshape(-1, 3).mean(0))
+    out = cv2.warpAffine(rgb, m, (nw, nh), borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
     corners = np.array([[ref[0], ref[1]], [ref[2], ref[1]], [ref[0], ref[3]], [ref[2], ref[3]]], np.float32)
     turned = corners @ m[:, :2].T + m[:, 2]
     # The upright face's box: same centre, same side (a rotated square's bounding box would be too big).

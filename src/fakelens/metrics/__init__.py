@@ -1,5 +1,5 @@
 """Classification metrics and plots."""
 
-from fakelens.metrics.classification import binary_metrics, best_threshold, plot_roc
+from fakelens.metrics.classification import best_threshold, binary_metrics, bootstrap_auroc, plot_roc
 
-__all__ = ["best_threshold", "binary_metrics", "plot_roc"]
+__all__ = ["best_threshold", "binary_metrics", "bootstrap_auroc", "plot_roc"]

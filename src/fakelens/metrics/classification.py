@@ -54,3 +54,22 @@ def plot_roc(curves: dict[str, tuple], path: str | Path, title: str = "ROC") -> 
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def bootstrap_auroc(labels, scores, groups=None, n: int = 1000, seed: int = 0) -> tuple[float, float] | None:
+    """95% interval of the AUROC by the bootstrap, resampling whole groups (pictures of one video or
+    identity move together) when `groups` is given. None when a class is missing."""
+    y, s = np.asarray(labels, int), np.asarray(scores, float)
+    if len(np.unique(y)) < 2:
+        return None
+    g = np.asarray(groups) if groups is not None else np.arange(len(y))
+    names, inverse = np.unique(g, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n):
+        # A group drawn k times weighs k: the same as repeating its pictures, without copying them.
+        w = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))[inverse]
+        if (w[y == 0].sum() > 0) and (w[y == 1].sum() > 0):
+            values.append(skm.roc_auc_score(y, s, sample_weight=w))
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)

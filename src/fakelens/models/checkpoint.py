@@ -20,7 +20,7 @@ from fakelens.errors import ModelError
 from fakelens.media import check_pinned
 from fakelens.models.registry import create_model
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+from fakelens.paths import WEIGHTS_DIR  # noqa: E402,F401 - where the shipped checkpoints live
 
 
 def tensors_digest(state: dict[str, torch.Tensor]) -> str:
@@ -62,7 +62,8 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 def save_checkpoint(model: nn.Module, path: str | Path, meta: dict, half: bool = True) -> None:
     """Write weights (float16 unless half=False; BN counters stay integer) and metadata."""
     state = {k: v.half() if half and v.is_floating_point() else v for k, v in model.state_dict().items()}
-    write_weights(state, path, {"arch": model.arch, "input_size": model.input_size, **meta})
+    write_weights(state, path, {"arch": model.arch, "input_size": model.input_size,
+                                "manipulation": bool(getattr(model, "has_manipulation", False)), **meta})
 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
@@ -73,7 +74,8 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     state, meta = read_weights(path)
     if "arch" not in meta:
         raise ModelError(f"checkpoint has no fakelens metadata: {path}")
-    model = create_model(meta["arch"], pretrained=False, input_size=meta["input_size"])
+    extra = {"manipulation": True} if meta.get("manipulation") else {}
+    model = create_model(meta["arch"], pretrained=False, input_size=meta["input_size"], **extra)
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:

@@ -42,7 +42,7 @@ class LiteFeatures(nn.Module):
         return self.net.extract_features(x)
 
 
-def _lite(name: str, pretrained: bool, input_size: int | None) -> DeepfakeClassifier:
+def _lite(name: str, pretrained: bool, input_size: int | None, manipulation: bool = False) -> DeepfakeClassifier:
     size = input_size or NATIVE_SIZE[name]
     net = EfficientNet.from_name(name, image_size=size)
     if pretrained:
@@ -50,19 +50,22 @@ def _lite(name: str, pretrained: bool, input_size: int | None) -> DeepfakeClassi
         state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
         net.load_state_dict(state, strict=False)
     # The Lite family's input convention: (x - 127) / 128 on 0..255 pixels.
-    return DeepfakeClassifier(LiteFeatures(net), 1280, size, mean=127 / 255, std=128 / 255)
+    return DeepfakeClassifier(LiteFeatures(net), 1280, size, mean=127 / 255, std=128 / 255, manipulation=manipulation)
 
 
 @register_model
-def efficientnet_lite0(pretrained: bool = True, input_size: int | None = None) -> DeepfakeClassifier:
-    return _lite("efficientnet-lite0", pretrained, input_size)
+def efficientnet_lite0(pretrained: bool = True, input_size: int | None = None,
+                       manipulation: bool = False) -> DeepfakeClassifier:
+    return _lite("efficientnet-lite0", pretrained, input_size, manipulation)
 
 
 @register_model
-def efficientnet_lite1(pretrained: bool = True, input_size: int | None = None) -> DeepfakeClassifier:
-    return _lite("efficientnet-lite1", pretrained, input_size)
+def efficientnet_lite1(pretrained: bool = True, input_size: int | None = None,
+                       manipulation: bool = False) -> DeepfakeClassifier:
+    return _lite("efficientnet-lite1", pretrained, input_size, manipulation)
 
 
 @register_model
-def efficientnet_lite2(pretrained: bool = True, input_size: int | None = None) -> DeepfakeClassifier:
-    return _lite("efficientnet-lite2", pretrained, input_size)
+def efficientnet_lite2(pretrained: bool = True, input_size: int | None = None,
+                       manipulation: bool = False) -> DeepfakeClassifier:
+    return _lite("efficientnet-lite2", pretrained, input_size, manipulation)

@@ -9,9 +9,12 @@ from torch import nn
 
 
 class ClassifierHead(nn.Module):
-    """Global average pooling -> dense 512 -> batch norm -> ReLU -> dropout 0.2 -> 1 logit (seed 001)."""
+    """Global average pooling -> dense 512 -> batch norm -> ReLU -> dropout 0.2 -> 1 logit (seed 001).
 
-    def __init__(self, in_features: int, hidden: int = 512, dropout: float = 0.2):
+    With `manipulation`, a second logit from the same 512 activations says which kind a fake is:
+    sigmoid = P(synthetic | fake), the whole face generated; 1 - that = P(face_swap | fake)."""
+
+    def __init__(self, in_features: int, hidden: int = 512, dropout: float = 0.2, manipulation: bool = False):
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Linear(in_features, hidden)
@@ -19,10 +22,20 @@ class ClassifierHead(nn.Module):
         self.relu = nn.ReLU()
         self.dropout = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden, 1)
+        self.fc_kind = nn.Linear(hidden, 1) if manipulation else None
+
+    def hidden(self, features: torch.Tensor) -> torch.Tensor:
+        x = features if features.dim() == 2 else self.pool(features).flatten(1)
+        return self.dropout(self.relu(self.bn(self.fc1(x))))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        x = features if features.dim() == 2 else self.pool(features).flatten(1)
-        return self.fc2(self.dropout(self.relu(self.bn(self.fc1(x))))).squeeze(1)
+        return self.fc2(self.hidden(features)).squeeze(1)
+
+    def both(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, 2): the fake logit and the kind logit (0 where the head has no kind logit)."""
+        h = self.hidden(features)
+        kind = self.fc_kind(h) if self.fc_kind is not None else torch.zeros_like(h[:, :1])
+        return torch.cat([self.fc2(h), kind], dim=1)
 
 
 class Normalize(nn.Module):
@@ -40,11 +53,12 @@ class Normalize(nn.Module):
 class DeepfakeClassifier(nn.Module):
     """normalize -> backbone feature map -> head. `features(x)` gives the last conv map."""
 
-    def __init__(self, backbone: nn.Module, feature_dim: int, input_size: int, mean: float, std: float):
+    def __init__(self, backbone: nn.Module, feature_dim: int, input_size: int, mean: float, std: float,
+                 manipulation: bool = False):
         super().__init__()
         self.normalize = Normalize(mean, std)
         self.backbone = backbone
-        self.head = ClassifierHead(feature_dim)
+        self.head = ClassifierHead(feature_dim, manipulation=manipulation)
         self.input_size = input_size
         self.feature_dim = feature_dim
 
@@ -53,6 +67,14 @@ class DeepfakeClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def both(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 2): the fake logit and the manipulation-kind logit."""
+        return self.head.both(self.features(x))
+
+    @property
+    def has_manipulation(self) -> bool:
+        return self.head.fc_kind is not None
 
     def with_head(self, head: ClassifierHead) -> "DeepfakeClassifier":
         """A classifier that shares this one's normalisation and backbone, with `head` on top."""

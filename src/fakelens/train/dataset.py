@@ -1,4 +1,7 @@
-"""Torch datasets over a CropCache: augmented training views (with self-blended fakes) and plain eval views."""
+"""Torch datasets over a CropCache: augmented training views (with self-blended fakes) and plain eval views.
+
+Each item gives the picture, its fake label and its manipulation target: 1 synthetic (the whole face
+generated), 0 face swap (self-blended fakes included), -1 unknown or real (not used by that loss)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from torch.utils.data import Dataset
 
 from fakelens.data.augment import augment, center_resize
 from fakelens.data.cache import CropCache
-from fakelens.data.sbi import self_blend
+from fakelens.data.sbi import SBIConfig, self_blend
+
+KIND_TARGET = {"synthetic": 1.0, "face_swap": 0.0, None: -1.0}
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
@@ -20,9 +25,12 @@ class TrainViews(Dataset):
     """Items are (sample index, self-blend?): the sample's largest face, or a self-blended fake made from it."""
 
     def __init__(self, cache: CropCache, labels: np.ndarray, items: list[tuple[int, bool]], size: int,
-                 seed: int, epoch: int = 0, train: bool = True):
+                 seed: int, epoch: int = 0, train: bool = True, kinds: np.ndarray | None = None,
+                 sbi: SBIConfig = SBIConfig(), degrade_p: float = 0.8):
         self.cache, self.labels, self.items, self.size = cache, labels, items, size
         self.seed, self.epoch, self.train = seed, epoch, train
+        self.kinds = kinds if kinds is not None else np.full(len(labels), -1.0, np.float32)
+        self.sbi, self.degrade_p = sbi, degrade_p
 
     def __len__(self) -> int:
         return len(self.items)
@@ -33,9 +41,10 @@ class TrainViews(Dataset):
         face = int(self.cache.first[idx])
         img = np.asarray(self.cache.crops[face])
         if blend:
-            img = self_blend(img, self.cache.landmarks[face], rng)
-        img = augment(img, self.size, rng) if self.train else center_resize(img, self.size)
-        return to_tensor(img), torch.tensor(1.0 if blend else float(self.labels[idx]))
+            img = self_blend(img, self.cache.landmarks[face], rng, self.sbi)
+        img = augment(img, self.size, rng, self.degrade_p) if self.train else center_resize(img, self.size)
+        kind = KIND_TARGET["face_swap"] if blend else float(self.kinds[idx])
+        return to_tensor(img), torch.tensor(1.0 if blend else float(self.labels[idx])), torch.tensor(kind)
 
 
 def training_items(train_idx: list[int], labels: np.ndarray, cache: CropCache, sbi_ratio: float,

@@ -21,7 +21,7 @@ def predict(model: nn.Module, loader: DataLoader, channels_last: bool = False, f
     """(labels, fake probabilities) over a loader."""
     model.eval()
     ys, ps = [], []
-    for x, y in loader:
+    for x, y, *_ in loader:
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         ps.append(fake_probability(model, x, flip).numpy())

@@ -1,12 +1,15 @@
-"""The training loop (seed 001's recipe on an EfficientNet-Lite backbone, made practical on a CPU).
+"""The training loop (seed 001's head on an EfficientNet-Lite backbone, made practical on a CPU).
 
-1. Crop every face once (dlib, the inference crop code) into a cache.
+1. Crop every face once (the inference detector and crop code) into a cache; clips in the data
+   folders add the faces of sampled frames (fakelens.data.frames), grouped as their clip.
 2. Warm up the head on frozen, cached backbone features (seconds, not minutes).
-3. Fine-tune end to end (optionally freezing the first blocks) with augmentation and
-   self-blended fakes; Adam; ReduceLROnPlateau on validation loss (factor 0.2,
-   patience 3, min_delta 1e-3); keep the checkpoint with the best validation loss;
-   resumable from `last.pt`; history saved as JSON and plotted.
-4. Score the test split per source with the best checkpoint.
+3. Fine-tune end to end (optionally freezing the first blocks): sources and classes sampled evenly,
+   self-blended fakes (SBI), the same degradations (blur, sharpening, resizing, JPEG) for both
+   classes, a second logit for the kind of fake (face swap or synthetic); AdamW with a cosine
+   schedule; every epoch's weights kept; resumable from `last.pt`; history saved and plotted.
+4. Choose on the validation split only: the epochs to average (a greedy model soup by mean
+   per-source AUROC) and the decision threshold (false positives at most `max_fpr` on every real
+   source). Then score the test split once, as `fakelens analyze` scores it.
 """
 
 from __future__ import annotations
@@ -20,15 +23,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
 from fakelens.data import group_kfold, group_split, read_datasets
-from fakelens.data.cache import build_cache
-from fakelens.metrics import best_threshold, binary_metrics
+from fakelens.data.cache import build_caches
+from fakelens.data.datasets import Sample
+from fakelens.data.sbi import SBIConfig
+from fakelens.errors import InputError
+from fakelens.metrics import binary_metrics
 from fakelens.models import create_model, load_checkpoint, save_checkpoint
-from fakelens.train.dataset import TrainViews, training_items
-from fakelens.train.evaluate import evaluate_split, predict
+from fakelens.train.dataset import KIND_TARGET, TrainViews, training_items
+from fakelens.train.evaluate import evaluate_split
 
 
 @dataclass
@@ -38,22 +44,32 @@ class TrainConfig:
     data: list[str]
     out: str = "runs/default"
     sources: list[str] | None = None
+    exclude_families: list[str] | None = None  # leave these generators' fakes out of training and validation
     arch: str = "efficientnet-lite0"
     input_size: int = 160
     crop_scale: float = 1.3
     epochs: int = 10
+    epoch_size: int | None = None  # training views per epoch (default: the train split plus its self-blends)
     batch_size: int = 32
     lr: float = 3e-4
-    weight_decay: float = 0.0
+    weight_decay: float = 1e-4
     warmup_epochs: int = 5
     freeze_blocks: int = 0
     sbi_ratio: float = 0.5
+    sbi: dict = field(default_factory=dict)  # SBIConfig fields, to turn parts of self-blending off
+    degrade: float = 0.8  # chance of a degradation chain per training view (both classes alike)
+    manipulation: bool = True  # a second logit: face swap or synthetic
+    manipulation_weight: float = 0.5
+    balance: bool = True  # sample every (source, class) about equally often
+    video_frames: int = 24  # frames per clip when the data folders hold clips (0: images only)
     split: tuple[int, int, int] = (4, 1, 1)
     folds: int = 0
     seed: int = 0
     workers: int = 0
     threads: int | None = None
-    early_stop: int = 6
+    max_fpr: float = 0.05  # the threshold keeps false positives at most this on every real source (validation)
+    soup: bool = True
+    evaluate_test: bool = True  # score the test split at the end (off for runs that only choose a recipe)
     max_samples: int | None = None
     cache_dir: str | None = None
     progress: bool = True
@@ -93,7 +109,21 @@ def _set_train(model: nn.Module) -> None:
             m.eval()
 
 
-def _warm_up_head(model, cache, labels, items, cfg: TrainConfig) -> None:
+def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kind: torch.Tensor, weight: float) -> tuple:
+    """BCE on the fake logit, plus (for fakes whose kind is known) BCE on the kind logit."""
+    if getattr(model, "has_manipulation", False):
+        both = model.both(x)
+        logits = both[:, 0]
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, y)
+        known = kind >= 0
+        if known.any():
+            loss = loss + weight * nn.functional.binary_cross_entropy_with_logits(both[known, 1], kind[known])
+        return loss, logits
+    logits = model(x)
+    return nn.functional.binary_cross_entropy_with_logits(logits, y), logits
+
+
+def _warm_up_head(model, cache, labels, kinds, items, cfg: TrainConfig) -> None:
     """Fit the head on pooled features of un-augmented crops from the frozen backbone."""
     if cfg.warmup_epochs <= 0:
         return
@@ -101,36 +131,38 @@ def _warm_up_head(model, cache, labels, items, cfg: TrainConfig) -> None:
 
     @torch.no_grad()
     def feats(its):
-        ds = TrainViews(cache, labels, its, cfg.input_size, cfg.seed, train=False)
-        out_x, out_y = [], []
-        for x, y in DataLoader(ds, batch_size=64, num_workers=cfg.workers):
+        ds = TrainViews(cache, labels, its, cfg.input_size, cfg.seed, train=False, kinds=kinds)
+        out_x, out_y, out_k = [], [], []
+        for x, y, k in DataLoader(ds, batch_size=64, num_workers=cfg.workers):
             out_x.append(model.features(x).mean((2, 3)))
             out_y.append(y)
-        return torch.cat(out_x), torch.cat(out_y)
+            out_k.append(k)
+        return torch.cat(out_x), torch.cat(out_y), torch.cat(out_k)
 
-    fx, fy = feats(items)
+    fx, fy, fk = feats(items)
     head = model.head
     opt = torch.optim.Adam(head.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(cfg.seed)
     head.train()
+
+    class _Head(nn.Module):  # the head as a model over pooled features, for the shared loss
+        has_manipulation = getattr(model, "has_manipulation", False)
+
+        def forward(self, f):
+            return head(f)
+
+        def both(self, f):
+            return head.both(f)
+
+    as_model = _Head()
     for _ in range(cfg.warmup_epochs * 4):  # features are cheap: several passes per warm-up epoch
         for b in torch.randperm(len(fx), generator=g).split(cfg.batch_size):
             if len(b) < 2:
                 continue
-            loss = nn.functional.binary_cross_entropy_with_logits(head(fx[b]), fy[b])
+            loss, _ = _loss(as_model, fx[b], fy[b], fk[b], cfg.manipulation_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
-
-
-def _per_source_auroc(y: np.ndarray, p: np.ndarray, sources: list[str]) -> dict:
-    src = np.array(sources)
-    out = {}
-    for name in sorted(set(sources)):
-        m = src == name
-        if len(np.unique(y[m])) == 2:
-            out[f"val_auroc:{name}"] = binary_metrics(y[m], p[m])["auroc"]
-    return out
 
 
 def _plot_history(history: list[dict], path: Path) -> None:
@@ -141,9 +173,9 @@ def _plot_history(history: list[dict], path: Path) -> None:
 
     ep = [h["epoch"] for h in history]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    a1.plot(ep, [h["train_acc"] for h in history], "o-", label="train")
-    a1.plot(ep, [h["val_acc"] for h in history], "o-", label="validation")
-    a1.set(title="accuracy", xlabel="epoch")
+    a1.plot(ep, [h["train_acc"] for h in history], "o-", label="train accuracy")
+    a1.plot(ep, [h["val_score"] for h in history], "o-", label="validation: mean per-source AUROC")
+    a1.set(title="accuracy / AUROC", xlabel="epoch")
     a2.plot(ep, [h["train_loss"] for h in history], "o-", label="train")
     a2.plot(ep, [h["val_loss"] for h in history], "o-", label="validation")
     a2.set(title="loss", xlabel="epoch")
@@ -155,72 +187,151 @@ def _plot_history(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def load_samples(cfg: TrainConfig) -> list[Sample]:
+    """The images of the data folders, plus the faces of `video_frames` frames per clip they hold."""
+    samples = read_datasets(cfg.data, cfg.sources)
+    if cfg.video_frames and not cfg.whole_image:
+        from fakelens.data.frames import clip_frame_samples
+
+        try:
+            clips = read_datasets(cfg.data, None, kind="video")
+        except InputError:
+            clips = []
+        wanted = {s[: -len("-frames")] if s.endswith("-frames") else s for s in cfg.sources or []}
+        clips = [c for c in clips if not cfg.sources or c.source in wanted]
+        samples += clip_frame_samples(clips, cfg.video_frames, Path(cfg.cache_dir) if cfg.cache_dir else None,
+                                      cfg.face_detector, cfg.progress)
+    if cfg.max_samples and len(samples) > cfg.max_samples:
+        keep = np.random.default_rng(cfg.seed).choice(len(samples), cfg.max_samples, replace=False)
+        samples = [samples[i] for i in sorted(keep)]
+    return samples
+
+
 def train(cfg: TrainConfig) -> TrainResult | list[TrainResult]:
     """Train per `cfg`; with `folds` > 1, one model per fold (returned as a list)."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    samples = read_datasets(cfg.data, cfg.sources)
-    if cfg.max_samples and len(samples) > cfg.max_samples:
-        keep = np.random.default_rng(cfg.seed).choice(len(samples), cfg.max_samples, replace=False)
-        samples = [samples[i] for i in sorted(keep)]
-    cache_size = int(round(cfg.input_size * 1.2))
-    cache = build_cache(samples, cache_size, cfg.crop_scale, Path(cfg.cache_dir) if cfg.cache_dir else None,
-                        progress=cfg.progress, face_detector=cfg.face_detector, whole_image=cfg.whole_image)
+    samples = load_samples(cfg)
+    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else None
+    # Training crops leave room for framing jitter; evaluation crops are analyze's own.
+    cache, eval_cache = build_caches(samples, [int(round(cfg.input_size * 1.2)), cfg.input_size], cfg.crop_scale,
+                                     cache_dir, progress=cfg.progress, face_detector=cfg.face_detector,
+                                     whole_image=cfg.whole_image)
+    # The split is drawn over every sample before anything is left out, so a leave-one-generator-out
+    # run keeps the same test set as the full run.
     splits = group_kfold(samples, cfg.folds, cfg.seed) if cfg.folds > 1 else [group_split(samples, cfg.split, cfg.seed)]
     results = []
     for k, split in enumerate(splits):
         out = Path(cfg.out) / f"fold{k}" if len(splits) > 1 else Path(cfg.out)
-        results.append(_train_one(cfg, samples, cache, split, out))
+        results.append(_train_one(cfg, samples, cache, eval_cache, split, out))
     return results if cfg.folds > 1 else results[0]
 
 
-def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> TrainResult:
+def _sampling_weights(samples: list[Sample], items: list[tuple[int, bool]]) -> np.ndarray:
+    """Each (source, class) stratum drawn about equally often: weight 1 / its size (self-blended
+    fakes are their own stratum)."""
+    keys = [(samples[i].source, "sbi" if blend else samples[i].label) for i, blend in items]
+    counts: dict = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    return np.array([1.0 / counts[k] for k in keys])
+
+
+def _validate(model, eval_cache, samples, idx: list[int]) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Per-source AUROC on validation (scored as analyze scores, with the flip), and the loss."""
+    from fakelens.train.evaluate import score_samples
+
+    idx = [i for i in idx if eval_cache.face_found[i]]
+    y = np.array([samples[i].label for i in idx])
+    p = score_samples(model, eval_cache, idx, flip=True)
+    sources = np.array([samples[i].source for i in idx])
+    per = {}
+    for src in sorted(set(sources)):
+        m = sources == src
+        if len(np.unique(y[m])) == 2:
+            per[src] = binary_metrics(y[m], p[m])["auroc"]
+    loss = float(nn.functional.binary_cross_entropy(torch.tensor(p).clamp(1e-6, 1 - 1e-6), torch.tensor(y).float()))
+    return {"val_loss": loss, "val_score": float(np.mean(list(per.values()))) if per else 0.0,
+            **{f"val_auroc:{k}": v for k, v in per.items()}}, y, p
+
+
+def calibrate_threshold(y: np.ndarray, p: np.ndarray, sources: np.ndarray, max_fpr: float) -> float:
+    """The lowest threshold at which every real source keeps its false positive rate at or below `max_fpr`."""
+    real = y == 0
+    return float(max(np.quantile(p[real & (sources == s)], 1 - max_fpr, method="higher")
+                     for s in sorted(set(sources[real]))))
+
+
+def _average(paths: list[Path]) -> dict:
+    states = [load_checkpoint(p)[0].state_dict() for p in paths]
+    return {k: (sum(s[k] for s in states) / len(states)) if v.is_floating_point() else v
+            for k, v in states[0].items()}
+
+
+def greedy_soup(model: nn.Module, epochs: list[tuple[float, Path]], score) -> tuple[list[Path], float]:
+    """Wortsman et al.'s greedy soup: epochs in order of validation score, each kept only when the
+    average with it scores higher on validation. Leaves `model` holding the soup's weights."""
+    ranked = sorted(epochs, key=lambda e: -e[0])
+    chosen, best = [ranked[0][1]], ranked[0][0]
+    for _, path in ranked[1:]:
+        model.load_state_dict(_average(chosen + [path]))
+        s = score(model)
+        if s > best:
+            chosen, best = chosen + [path], s
+    model.load_state_dict(_average(chosen))
+    return chosen, best
+
+
+def _train_one(cfg: TrainConfig, samples, cache, eval_cache, split: dict, out: Path) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     labels = np.array([s.label for s in samples])
+    kinds = np.array([KIND_TARGET[s.manipulation] for s in samples], np.float32)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     (out / "split.json").write_text(json.dumps({k: [samples[i].path for i in v] for k, v in split.items()}))
+    excluded = set(cfg.exclude_families or [])  # their fakes leave; the reals stay
+    kept = lambda i: not (samples[i].label == 1 and samples[i].family in excluded)  # noqa: E731
+    train_idx = [i for i in split["train"] if kept(i)]
+    val_idx = [i for i in split["val"] if kept(i)]
+    sbi = SBIConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.sbi.items()})
 
-    model = create_model(cfg.arch, pretrained=True, input_size=cfg.input_size)
+    model = create_model(cfg.arch, pretrained=True, input_size=cfg.input_size, manipulation=cfg.manipulation)
     _freeze(model, cfg.freeze_blocks)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.2, patience=3,
-                                                       threshold=1e-3, threshold_mode="abs")
-    val_items = [(i, False) for i in split["val"] if cache.face_found[i]]
-    val_loader = DataLoader(TrainViews(cache, labels, val_items, cfg.input_size, cfg.seed, train=False),
-                            batch_size=64, num_workers=cfg.workers)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs), eta_min=cfg.lr * 0.02)
     history: list[dict] = []
-    best_loss, start_epoch = float("inf"), 0
+    start_epoch = 0
     last = out / "last.pt"
     if last.exists():  # resume
         state = torch.load(last, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        history, best_loss, start_epoch = state["history"], state["best_loss"], state["epoch"] + 1
+        history, start_epoch = state["history"], state["epoch"] + 1
     else:
-        warm_items = training_items(split["train"], labels, cache, cfg.sbi_ratio, np.random.default_rng(cfg.seed))
-        _warm_up_head(model, cache, labels, warm_items, cfg)
+        warm_items = training_items(train_idx, labels, cache, cfg.sbi_ratio, np.random.default_rng(cfg.seed))
+        _warm_up_head(model, cache, labels, kinds, warm_items, cfg)
 
     model = model.to(memory_format=torch.channels_last)  # 1.3-1.8x faster steps on this CPU (bench_train.py)
-    best_path = out / "best.safetensors"
-    meta = {"crop_scale": cfg.crop_scale, "sources": sorted({s.source for s in samples}), "seed": cfg.seed,
-            "face_detector": "whole image" if cfg.whole_image else cfg.face_detector}
-    stale = 0
+    meta = {"crop_scale": cfg.crop_scale, "sources": sorted({samples[i].source for i in train_idx}), "seed": cfg.seed,
+            "face_detector": "whole image" if cfg.whole_image else cfg.face_detector, "flip": True}
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
-        items = training_items(split["train"], labels, cache, cfg.sbi_ratio, np.random.default_rng((cfg.seed, epoch)))
+        items = training_items(train_idx, labels, cache, cfg.sbi_ratio, np.random.default_rng((cfg.seed, epoch)))
         g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        loader = DataLoader(TrainViews(cache, labels, items, cfg.input_size, cfg.seed, epoch), batch_size=cfg.batch_size,
-                            shuffle=True, generator=g, num_workers=cfg.workers, drop_last=True)
+        size = cfg.epoch_size or len(items)
+        sampler = (WeightedRandomSampler(_sampling_weights(samples, items), size, generator=g) if cfg.balance
+                   else torch.utils.data.RandomSampler(items, num_samples=size, generator=g))
+        loader = DataLoader(TrainViews(cache, labels, items, cfg.input_size, cfg.seed, epoch, kinds=kinds, sbi=sbi,
+                                       degrade_p=cfg.degrade),
+                            batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers, drop_last=True)
         _set_train(model)
         total, correct, loss_sum = 0, 0, 0.0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False)
-        for x, y in bar:
+        for x, y, kind in bar:
             x = x.contiguous(memory_format=torch.channels_last)
-            logits = model(x)
-            loss = nn.functional.binary_cross_entropy_with_logits(logits, y)
+            loss, logits = _loss(model, x, y, kind, cfg.manipulation_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -228,31 +339,44 @@ def _train_one(cfg: TrainConfig, samples, cache, split: dict, out: Path) -> Trai
             correct += ((logits > 0).float() == y).sum().item()
             total += len(y)
             bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
-        vy, vp = predict(model, val_loader, channels_last=True)
-        val_loss = float(nn.functional.binary_cross_entropy(torch.tensor(vp).clamp(1e-7, 1 - 1e-7), torch.tensor(vy)))
-        vm = binary_metrics(vy, vp)
-        sched.step(val_loss)
+        sched.step()
+        val, _, _ = _validate(model, eval_cache, samples, val_idx)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / max(total, 1), "train_acc": correct / max(total, 1),
-               "val_loss": val_loss, "val_acc": vm["accuracy"], "val_auroc": vm["auroc"],
-               **_per_source_auroc(vy, vp, [samples[i].source for i, _ in val_items]),
-               "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0, "train_images": total}
+               **val, "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0, "train_images": total}
         history.append(row)
         tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-        if val_loss < best_loss:
-            best_loss, stale = val_loss, 0
-            save_checkpoint(model, best_path, {**meta, "threshold": best_threshold(vy, vp) if vm["auroc"] else 0.5,
-                                               "epoch": epoch + 1, "val_loss": val_loss})
-        else:
-            stale += 1
+        save_checkpoint(model, out / f"epoch{epoch + 1:02d}.safetensors", {**meta, "epoch": epoch + 1})
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "history": history, "best_loss": best_loss, "epoch": epoch}, last)
+                    "history": history, "epoch": epoch}, last)
         (out / "history.json").write_text(json.dumps(history, indent=2))
         _plot_history(history, out / "history.png")
-        if stale >= cfg.early_stop:
-            break
 
-    best, best_meta = load_checkpoint(best_path)
-    eval_cache = build_cache(samples, cfg.input_size, cfg.crop_scale, Path(cfg.cache_dir) if cfg.cache_dir else None,
-                             progress=cfg.progress, face_detector=cfg.face_detector, whole_image=cfg.whole_image)
-    test = evaluate_split(best, eval_cache, samples, split["test"], best_meta.get("threshold", 0.5), out)
-    return TrainResult(best_path, history, test, best_meta.get("threshold", 0.5))
+    # Choices, on validation only: the soup of epochs, then the threshold.
+    epochs = [(h["val_score"], out / f"epoch{h['epoch']:02d}.safetensors") for h in history]
+    best_model = create_model(cfg.arch, pretrained=False, input_size=cfg.input_size, manipulation=cfg.manipulation)
+    if cfg.soup and len(epochs) > 1:
+        score = lambda m: _validate(m, eval_cache, samples, val_idx)[0]["val_score"]  # noqa: E731
+        chosen, val_score = greedy_soup(best_model, epochs, score)
+    else:
+        chosen = [max(epochs, key=lambda e: e[0])[1]]
+        best_model.load_state_dict(_average(chosen))
+    best_model.eval()
+    val, vy, vp = _validate(best_model, eval_cache, samples, val_idx)
+    val_sources = np.array([samples[i].source for i in val_idx if eval_cache.face_found[i]])
+    threshold = calibrate_threshold(vy, vp, val_sources, cfg.max_fpr) if (vy == 0).any() else 0.5
+    best_path = out / "best.safetensors"
+    save_checkpoint(best_model, best_path, {**meta, "threshold": round(threshold, 4),
+                                            "soup": [p.name for p in chosen], "val_score": round(val["val_score"], 4)})
+    from fakelens.models.export import export_image_model
+
+    export_image_model(best_path)  # the graph `fakelens analyze` runs
+    (out / "choices.json").write_text(json.dumps({
+        "soup": [p.name for p in chosen], "validation": val, "threshold": threshold,
+        "threshold_rule": f"false positives <= {cfg.max_fpr:g} on every real source of the validation split"},
+        indent=2))
+    test = (evaluate_split(best_model, eval_cache, samples, split["test"], threshold, out, flip=True)
+            if cfg.evaluate_test else {})
+    return TrainResult(best_path, history, test, threshold)
+
+
+__all__ = ["TrainConfig", "TrainResult", "calibrate_threshold", "greedy_soup", "load_samples", "train"]

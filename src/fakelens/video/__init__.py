@@ -1,8 +1,9 @@
-"""Videos: PyAV decoding, face tracks, and the DeepExplain CNN + sliding-window LSTM (seed 000)."""
+"""Videos: PyAV decoding, face tracks, and the DeepExplain CNN + sliding-window LSTM (seed 000).
+
+The torch models (fakelens.video.model) and training (fakelens.video.train) are imported from their
+modules; this package itself stays torch-free for analysis."""
 
 from fakelens.video.decode import VideoFrame, VideoInfo, is_video, read_video
-from fakelens.video.model import FrameEncoder, SequenceClassifier, load_sequence_model, save_sequence_model
 from fakelens.video.track import Track, link_tracks, window_starts
 
-__all__ = ["FrameEncoder", "SequenceClassifier", "Track", "VideoFrame", "VideoInfo", "is_video", "link_tracks",
-           "load_sequence_model", "read_video", "save_sequence_model", "window_starts"]
+__all__ = ["Track", "VideoFrame", "VideoInfo", "is_video", "link_tracks", "read_video", "window_starts"]

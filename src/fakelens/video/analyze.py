@@ -1,40 +1,31 @@
-"""`VideoDetector`: sampled frames -> faces -> tracks -> frame, window and sequence scores."""
+"""`VideoDetector`: sampled frames -> faces -> tracks -> frame, window and sequence scores (no torch)."""
 
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from fakelens.detector import WEIGHTS_DIR, Detector
+from fakelens.detector import Detector, require_torch
 from fakelens.errors import FakelensError, ModelError
 from fakelens.faces import FaceDetector, crop_face
-from fakelens.records import Analysis, FaceResult, FrameResult, TrackResult, WindowResult
-from fakelens.video.decode import VideoInfo, read_video
 from fakelens.media import file_sha256, time_budget
-from fakelens.video.model import FrameEncoder, SequenceClassifier, load_sequence_model
+from fakelens.ops import sigmoid
+from fakelens.paths import DEFAULT_IMAGE_MODEL, WEIGHTS_DIR, default_video_model_path
+from fakelens.records import Analysis, FaceResult, FrameResult, TrackResult, WindowResult, manipulation_of, verdict
+from fakelens.runtime import VideoModel, to_input
+from fakelens.video.decode import VideoInfo, read_video
 from fakelens.video.track import detect_frames, link_tracks, window_starts
-
-DEFAULT_VIDEO_MODEL = WEIGHTS_DIR / "fakelens-video-lstm-v2.safetensors"
-DEFAULT_FRAME_MODEL = "fakelens-lite0-v3.safetensors"
-
-
-def default_video_model_path() -> Path:
-    """The shipped video model, unless FAKELENS_VIDEO_MODEL names another."""
-    return Path(os.environ.get("FAKELENS_VIDEO_MODEL", DEFAULT_VIDEO_MODEL))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass
 class TrackData:
-    """What the explainers need of one track: per frame its time, index, box, crop, features and logit."""
+    """What the explainers need of one track: per frame its time, index, box, crop, features, logit,
+    landmarks and P(synthetic | fake)."""
 
     id: int
     times: np.ndarray
@@ -44,6 +35,22 @@ class TrackData:
     feats: np.ndarray  # (T, D)
     logits: np.ndarray  # (T,)
     landmarks: np.ndarray  # (T, 68, 2) in crop pixels
+    kinds: np.ndarray | None = None  # (T,) NaN without the manipulation head
+
+
+class FrameScorer:
+    """The frame classifier behind a video's frame scores (the image backbone and the video model's
+    frame head), as a NumPy function: N x 3 x S x S in [0, 1] -> fake logits. Key-frame explanations
+    explain this function."""
+
+    def __init__(self, images, video: VideoModel):
+        self.images, self.video = images, video
+
+    def fake_logit(self, x: np.ndarray) -> np.ndarray:
+        pooled = self.images.run(x)[1]
+        out = self.video.session.run(None, {"pooled": pooled, "windows": np.full((1, len(pooled)), 1 / len(pooled),
+                                                                                  np.float32)})
+        return out[0]
 
 
 class VideoDetector:
@@ -53,25 +60,17 @@ class VideoDetector:
     >>> a = vd.analyze("clip.mp4")      # Analysis with kind 'video', frames, windows, tracks
     """
 
-    def __init__(self, frames: Detector, sequence: SequenceClassifier, meta: dict, name: str = "video",
-                 num_frames: int = 32, min_track_frames: int = 4, backend: str = "onnx",
+    def __init__(self, frames: Detector, video: VideoModel, num_frames: int = 32, min_track_frames: int = 4,
                  face_detector: str | None = None):
-        self.frames = frames
-        self.sequence = sequence.eval()
-        self.meta = meta
-        self.name = name
-        self.threshold = float(meta.get("threshold", 0.5))
+        self.frames, self.video = frames, video
+        self.meta, self.name, self.path = video.meta, video.name, video.path
+        self.threshold = video.threshold
+        self.window, self.stride = video.window, video.stride
         self.num_frames = num_frames
         self.min_track_frames = min_track_frames
-        self.encoder = FrameEncoder(frames.model, head=sequence.frame_head)
-        # The classifier behind the frame scores (what key-frame explanations must explain).
-        self.frame_classifier = (frames.model if sequence.frame_head is None
-                                 else frames.model.with_head(sequence.frame_head))
-        # Frame scores come from the frame head: the image model's (its threshold) or one tuned on video frames.
-        self.frame_threshold = float(meta.get("frame_threshold", frames.threshold))
-        self.backend = backend
+        self.frame_threshold = float(video.meta.get("frame_threshold", frames.threshold))
+        self.frame_scorer = FrameScorer(frames.scorer, video)
         self._faces = FaceDetector.for_video(face_detector or frames.face_detector)
-        self._encode = None
 
     @classmethod
     def load(cls, path: str | Path | None = None, frames: Detector | None = None, **kwargs) -> "VideoDetector":
@@ -84,53 +83,36 @@ class VideoDetector:
         path = Path(path) if path else default_video_model_path()
         if not path.exists():
             raise ModelError(f"video model not found: {path}")
-        try:
-            sequence, meta = load_sequence_model(path)
-        except ModelError:
-            raise  # already one line, naming the file
-        except Exception as e:  # noqa: BLE001 - metadata naming options the model does not have
-            raise ModelError(f"cannot load video model {path}: {' '.join(str(e).split())}") from None
-        want = meta.get("frame_model_sha256")
-        if frames is None or frames.path is None or (want and file_sha256(frames.path) != want):
-            name = meta.get("frame_model", DEFAULT_FRAME_MODEL)
-            candidates = [path.parent / name, WEIGHTS_DIR / name]
-            frame_path = next((c for c in candidates if c.exists()), None)
+        video = VideoModel(path)
+        want = video.meta.get("frame_model_sha256")
+        if frames is None or (want and file_sha256(frames.path) != want):
+            name = video.meta.get("frame_model", f"{DEFAULT_IMAGE_MODEL}.safetensors")
+            frame_path = next((c for c in (path.parent / name, WEIGHTS_DIR / name) if c.exists()), None)
             if frame_path is None:
                 raise ModelError(f"video model {path.name} needs its frame model {name}, not found beside it")
-            frames = Detector.load(frame_path)
-        if meta.get("feature_dim") != frames.model.head.fc1.out_features:
-            raise ModelError(f"video model {path.name} expects {meta.get('feature_dim')}-d frame features, "
-                             f"the image model gives {frames.model.head.fc1.out_features}")
-        return cls(frames, sequence, meta, name=path.stem, **kwargs)
+            frames = Detector.load(frame_path, face_detector=frames.face_detector if frames else "blazeface")
+        return cls(frames, video, **kwargs)
 
-    def encode(self, crops: list[np.ndarray], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-        """Frame logits (N,) and features (N, D) for model-ready uint8 crops."""
-        if self._encode is None:
-            if self.backend == "onnx":
-                from fakelens.models.onnx import onnx_forward, onnx_runtime_tag
+    @cached_property
+    def sequence(self):
+        """The torch sequence model (the temporal SHAP explainers; needs fakelens[torch])."""
+        require_torch("explaining a video's frames and windows")
+        from fakelens.video.model import load_sequence_model
 
-                key = None
-                if self.frames.path is not None:
-                    head = self.meta.get("tensors_sha256", "")[:8] if self.sequence.frame_head is not None else ""
-                    key = f"encoder-{file_sha256(self.frames.path)[:16]}{head}-{onnx_runtime_tag()}"
-                self._encode = onnx_forward(self.encoder, cache_key=key)
-            else:
-                self._encode = self.encoder
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(crops), batch_size):
-                x = torch.from_numpy(np.stack(crops[i:i + batch_size])).permute(0, 3, 1, 2).float().div_(255)
-                out.append(self._encode(x).numpy())
-        y = np.concatenate(out) if out else np.zeros((0, 1 + self.meta.get("feature_dim", 512)), np.float32)
-        return y[:, 0], y[:, 1:]
+        return load_sequence_model(self.path)[0]
 
-    @torch.no_grad()
-    def sequence_score(self, features: np.ndarray) -> float:
-        """Probability that a track is fake, from its frame features in time order (T, D)."""
-        return float(torch.sigmoid(self.sequence(torch.from_numpy(np.ascontiguousarray(features))[None].float()))[0])
+    @cached_property
+    def frame_classifier(self):
+        """The torch twin of the frame classifier (gradient explainers on key frames)."""
+        head = self.sequence.frame_head
+        return self.frames.model if head is None else self.frames.model.with_head(head)
 
-    def _label(self, score: float) -> str:
-        return "fake" if score >= self.threshold else "real"
+    def encode(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(pooled backbone features N x C, image-model logits N x 2) for model-ready uint8 crops."""
+        if not crops:
+            return np.zeros((0, 1), np.float32), np.zeros((0, 2), np.float32)
+        logits, pooled = self.frames.scorer.run(to_input(np.stack(crops)))
+        return pooled, logits
 
     def analyze(self, path: str | os.PathLike, num_frames: int | None = None, every: int | None = None,
                 fps: float | None = None, stages: dict | None = None, details: list | None = None,
@@ -162,60 +144,64 @@ class VideoDetector:
         detections = detect_frames(self._faces, frames)
         timing["detect"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        size, scale = self.frames.input_size, self.frames.crop_scale
         crops, crop_landmarks, where = [], [], {}
         for t, (frame, faces) in enumerate(zip(frames, detections)):
             for j, face in enumerate(faces):
                 where[(t, j)] = len(crops)
-                crop = crop_face(frame.rgb, face.landmarks, size, scale)
+                crop = crop_face(frame.rgb, face.landmarks, self.frames.input_size, self.frames.crop_scale)
                 crops.append(crop.image)
                 crop_landmarks.append(crop.landmarks)
         tracks = link_tracks([[f.box for f in faces] for faces in detections])
         timing["crop"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        logits, feats = self.encode(crops)
+        pooled, image_logits = self.encode(crops)
         timing["classify"] = time.perf_counter() - clock
         clock = time.perf_counter()
         # Scale boxes from the decoded (possibly downscaled) frames back to the video's own pixels.
-        k = info.width / frames[0].rgb.shape[1]
+        scale = info.width / frames[0].rgb.shape[1]
         frame_results, window_results, track_results, faces = [], [], [], []
         enough = min(self.min_track_frames, len(frames))
+        kinds = sigmoid(image_logits[:, 1]) if self.frames.scorer.manipulation else np.full(len(crops), np.nan)
         for tr in tracks:
             rows = [where[m] for m in tr.members]
             times = [frames[t].time for t, _ in tr.members]
-            score = self.sequence_score(feats[rows])
-            probs = sigmoid(logits[rows])
+            logits, feats, score = self.video.run(pooled[rows])
+            probs = sigmoid(logits)
             flags = [] if len(rows) >= enough else ["short"]
+            label = verdict(score, self.threshold)
+            k = float(np.mean(kinds[rows]))
+            mscores = None if np.isnan(k) else {"face_swap": round(1 - k, 6), "synthetic": round(k, 6)}
             track_results.append(TrackResult(id=tr.id, frames=len(rows), start=times[0], end=times[-1],
-                                             score=round(score, 6), label=self._label(score),
+                                             score=round(score, 6), label=label,
                                              frame_mean=round(float(probs.mean()), 6), flags=flags))
             for (t, j), p in zip(tr.members, probs):
-                box = [round(v * k) for v in detections[t][j].box]
+                box = [round(v * scale) for v in detections[t][j].box]
                 frame_results.append(FrameResult(index=frames[t].index, time=frames[t].time, track=tr.id, box=box,
                                                  score=round(float(p), 6)))
-            w = min(self.sequence.window, len(rows))
-            for s in window_starts(len(rows), w, self.sequence.stride):
+            w = min(self.window, len(rows))
+            for s in window_starts(len(rows), w, self.stride):
                 window_results.append(WindowResult(track=tr.id, start=times[s], end=times[s + w - 1],
-                                                   score=round(float(sigmoid(logits[rows[s:s + w]].mean())), 6)))
+                                                   score=round(float(sigmoid(logits[s:s + w].mean())), 6)))
             if details is not None:
                 details.append(TrackData(tr.id, np.array(times), np.array([frames[t].index for t, _ in tr.members]),
-                                         [[round(v * k) for v in detections[t][j].box] for t, j in tr.members],
-                                         np.stack([crops[r] for r in rows]), feats[rows], logits[rows],
-                                         np.stack([crop_landmarks[r] for r in rows])))
+                                         [[round(v * scale) for v in detections[t][j].box] for t, j in tr.members],
+                                         np.stack([crops[r] for r in rows]), feats, logits,
+                                         np.stack([crop_landmarks[r] for r in rows]), kinds[rows]))
             top = int(np.argmax(probs))
             t_top, j_top = tr.members[top]
-            faces.append(FaceResult(box=[round(v * k) for v in detections[t_top][j_top].box], score=round(score, 6),
-                                    label=self._label(score), flags=flags, track=tr.id, time=times[top]))
+            faces.append(FaceResult(box=[round(v * scale) for v in detections[t_top][j_top].box], score=round(score, 6),
+                                    label=label, flags=flags, track=tr.id, time=times[top],
+                                    manipulation=manipulation_of(label, mscores), manipulation_scores=mscores))
         frame_results.sort(key=lambda f: (f.index, f.track))
         timing["sequence"] = time.perf_counter() - clock
         eligible = [t for t in track_results if "short" not in t.flags] or track_results
-        if eligible:
-            best = max(eligible, key=lambda t: t.score)
-            score, label = best.score, self._label(best.score)
-        else:
-            score, label = None, "no_face"
-        return Analysis(path=path, kind="video", label=label, score=score, faces=faces, model=self.name,
-                        threshold=self.threshold, width=info.width, height=info.height, duration=info.duration,
+        best = max(eligible, key=lambda t: t.score, default=None)
+        face = next((f for f in faces if best is not None and f.track == best.id), None)
+        return Analysis(path=path, kind="video", label=best.label if best else "no_face",
+                        score=best.score if best else None, faces=faces, model=self.name, threshold=self.threshold,
+                        manipulation=face.manipulation if face else None,
+                        manipulation_scores=face.manipulation_scores if face else None,
+                        width=info.width, height=info.height, duration=info.duration,
                         fps=info.fps, frames=frame_results, windows=window_results, tracks=track_results,
                         warnings=info.warnings)
 

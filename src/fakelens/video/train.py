@@ -37,7 +37,7 @@ from fakelens.faces import FaceDetector, crop_face
 from fakelens.metrics.classification import binary_metrics
 from fakelens.models.head import ClassifierHead
 from fakelens.train.dataset import TrainViews, training_items
-from fakelens.video.analyze import sigmoid
+from fakelens.ops import sigmoid
 from fakelens.video.decode import read_video
 from fakelens.media import file_sha256
 from fakelens.video.model import FrameEncoder, SequenceClassifier, head_outputs, save_sequence_model
@@ -178,7 +178,7 @@ def image_head_data(detector: Detector, data: list[str], cache_dir: Path | None 
         views = DataLoader(TrainViews(cache, labels, items, detector.input_size, seed), batch_size=64)
         encoder, xs, ys = FrameEncoder(detector.model), [], []
         with torch.no_grad():
-            for x, y in tqdm(views, desc="image features", leave=False):
+            for x, y, _ in tqdm(views, desc="image features", leave=False):
                 xs.append(encoder.pooled(x).numpy().astype(np.float16))
                 ys.append(y.numpy())
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -364,5 +364,8 @@ def train_video(cfg: VideoTrainConfig) -> dict:
             "frame_threshold": frame_threshold, "num_frames": cfg.seq_len,
             "sources": sorted({s.source for s in samples}), "clips": len(samples)}
     save_sequence_model(model, out / "video.safetensors", meta)
+    from fakelens.models.export import export_video_model
+
+    export_video_model(out / "video.safetensors", frame_model=frame_path)  # the graph analysis runs
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
