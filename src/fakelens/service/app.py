@@ -16,14 +16,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, Form, HTTPException, Path as PathParam, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -95,12 +95,26 @@ class AnalysisDetail(AnalysisSummary):
     result: dict | None = Field(None, description="When finished: the same JSON record as `fakelens analyze`.")
 
 
+def _json_integer(v):
+    """A JSON integer (1 and 1.0 alike, as JSON Schema has it), not a string or a boolean."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+        raise ValueError("must be an integer")
+    return int(v)
+
+
+Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(_json_integer)]
+
+
+# Ids are 32-bit integers in the database (PostgreSQL's INTEGER): larger ones are invalid, not unknown.
+AnalysisId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="An analysis id.")]
+
+
 class Feedback(BaseModel):
     """A reader's rating of the explanations of one analysis."""
 
-    clarity: int = Field(ge=1, le=5, description="How clear were the explanations (1-5)?")
-    helpfulness: int = Field(ge=1, le=5, description="How helpful were they (1-5)?")
-    agree: bool | None = Field(None, description="Did you agree with the verdict?")
+    clarity: Rating = Field(description="How clear were the explanations (1-5)?")
+    helpfulness: Rating = Field(description="How helpful were they (1-5)?")
+    agree: StrictBool | None = Field(None, description="Did you agree with the verdict?")  # 0 is not a "no"
     comment: str = Field("", max_length=4000)
 
 
@@ -255,23 +269,23 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
 
     @app.get("/v1/analyses/{analysis_id}", response_model=AnalysisDetail, tags=["analyses"],
              responses=errors(401, 404, 429))
-    def get_analysis(analysis_id: int, who: Principal = Depends(caller)) -> dict:
+    def get_analysis(analysis_id: AnalysisId, who: Principal = Depends(caller)) -> dict:
         """Status (queued, running, done, failed) and, when finished, the `fakelens analyze` JSON."""
         row = owned(analysis_id, who)
         return {**_summary(row), "result": row["result"]}
 
     @app.delete("/v1/analyses/{analysis_id}", status_code=204, response_class=Response, tags=["analyses"],
                 responses=errors(401, 403, 404, 429))
-    def delete_analysis(analysis_id: int, who: Principal = Depends(caller)) -> Response:
+    def delete_analysis(analysis_id: AnalysisId, who: Principal = Depends(caller)) -> Response:
         """Delete an analysis with its stored upload, report, thumbnail and explanation maps."""
         if store.delete(analysis_id, owner=who.owner) is None:
             raise HTTPException(404, "no such analysis")
         return Response(status_code=204)
 
-    @app.get("/v1/analyses/{analysis_id}/report", response_class=HTMLResponse, tags=["analyses"],
+    @app.get("/v1/analyses/{analysis_id}/report", response_class=Response, tags=["analyses"],
              responses={**errors(401, 404, 409, 429), 200: {"content": {"text/html": {"schema": {"type": "string"}}},
                                                              "description": "The HTML report"}})
-    def get_report(analysis_id: int, who: Principal = Depends(caller)):
+    def get_report(analysis_id: AnalysisId, who: Principal = Depends(caller)):
         """The self-contained HTML report of a finished analysis (409 while it runs)."""
         row = owned(analysis_id, who)
         if not row["report"] or not Path(row["report"]).exists():
@@ -281,7 +295,7 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
     @app.get("/v1/analyses/{analysis_id}/thumbnail", response_class=Response, tags=["analyses"],
              responses={**errors(401, 404, 409, 429), 200: {"content": {"image/jpeg": {"schema": {
                  "type": "string", "format": "binary"}}}, "description": "A small JPEG of the upload"}})
-    def get_thumbnail(analysis_id: int, who: Principal = Depends(caller)):
+    def get_thumbnail(analysis_id: AnalysisId, who: Principal = Depends(caller)):
         """A small JPEG of the upload (a video's first sampled frame), made once the analysis ran."""
         row = owned(analysis_id, who)
         if not row["thumbnail"] or not Path(row["thumbnail"]).exists():
@@ -289,8 +303,8 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         return FileResponse(row["thumbnail"], media_type="image/jpeg")
 
     @app.post("/v1/analyses/{analysis_id}/feedback", status_code=201, response_model=FeedbackCreated,
-              tags=["analyses"], responses=errors(401, 403, 404, 429))
-    def post_feedback(analysis_id: int, feedback: Feedback, who: Principal = Depends(caller)) -> FeedbackCreated:
+              tags=["analyses"], responses=errors(400, 401, 403, 404, 429))
+    def post_feedback(analysis_id: AnalysisId, feedback: Feedback, who: Principal = Depends(caller)) -> FeedbackCreated:
         """Rate the explanations of an analysis (stored with it; `fakelens history --feedback` exports them)."""
         owned(analysis_id, who)
         fid = store.add_feedback(analysis_id, feedback.clarity, feedback.helpfulness, feedback.agree, feedback.comment)
@@ -362,10 +376,6 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         if exc.status_code == 405:  # Starlette lists only the first matching route's methods
             headers["Allow"] = ", ".join(sorted(_allowed_methods(app, request.scope)))
         return JSONResponse({"detail": str(exc.detail)}, exc.status_code, headers=headers)
-
-    @app.exception_handler(ValueError)
-    async def bad_value(_, exc: ValueError):
-        return JSONResponse({"detail": str(exc)}, status_code=400)
 
     return app
 
