@@ -50,7 +50,7 @@ def test_upload_poll_result_and_report(client, astronaut_path, tiny_server_env):
     assert report.status_code == 200 and f"Verdict: <b>{j['result']['label']}</b>" in report.text
     assert "<title>fakelens report: Portrait of Eileen.png</title>" in report.text  # the name given, not ours
     assert "default-src 'none'" in report.headers["content-security-policy"]
-    assert report.headers["x-content-type-options"] == "nosniff" and report.headers["referrer-policy"] == "no-referrer"
+    assert report.headers["x-content-type-options"] == "nosniff" and report.headers["referrer-policy"] == "same-origin"
     assert '<svg class="gauge"' in report.text and "<h2>Model card</h2>" in report.text and "<table>" in report.text
     thumb = client.get(f"/v1/analyses/{j['id']}/thumbnail")
     assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"  # a JPEG we made

@@ -166,7 +166,12 @@ def _model_card(path: Path) -> Markup:
 
     if not path.exists():
         return Markup("<p>-</p>")
-    return Markup(MarkdownIt("commonmark", {"html": False}).enable("table").render(path.read_text()))
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(path.read_text())
+    for t in tokens:  # its headings sit under the report's "Model card" (h2): h1 -> h3, and so on
+        if t.type in ("heading_open", "heading_close"):
+            t.tag = f"h{min(6, int(t.tag[1]) + 2)}"
+    return Markup(md.renderer.render(tokens, md.options, {}))
 
 
 def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: int | None = None,

@@ -43,7 +43,9 @@ REPORT_CSP = ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline';
               "form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+# same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts, which the
+# same-origin check then refuses; other sites still get no referrer.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 
 @dataclass(frozen=True)
@@ -358,16 +360,14 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs(request: Request, who: Principal = Depends(caller)):
-        """Swagger UI, its assets served from the swagger-ui-bundle package (nothing from another host)."""
+        """Swagger UI, its assets served from the fastapi-offline package (nothing from another host)."""
         return page(request, "docs.html", csp=DOCS_CSP)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(who: Principal = Depends(caller)) -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+    app.mount("/static/swagger", StaticFiles(packages=[("fastapi_offline", "static")]), name="swagger")
     app.mount("/static", StaticFiles(packages=[("fakelens.service", "static")]), name="static")
 
     @app.exception_handler(StarletteHTTPException)
