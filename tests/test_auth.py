@@ -185,3 +185,18 @@ def test_oversized_uploads_are_refused_before_the_body_is_stored(tiny_server_env
         s.close()
         assert status == 413
         assert not list((tiny_server_env / "uploads").iterdir())  # the partial file is gone
+
+
+def test_serve_warns_when_open_or_keyless_on_a_non_loopback_host(tiny_server_env, monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port: started.append(app.state.gate.mode))
+    runner = CliRunner()
+    open_ = runner.invoke(cli, ["serve", "--host", "0.0.0.0", "--no-auth"])
+    assert open_.exit_code == 0 and "without authentication" in open_.output
+    keyless = runner.invoke(cli, ["serve", "--host", "192.168.1.20"])
+    assert keyless.exit_code == 0 and "none exists yet" in keyless.output
+    assert runner.invoke(cli, ["serve"]).exit_code == 0  # loopback: keys asked for once one exists
+    assert started == ["off", "required", "auto"]
+    assert runner.invoke(cli, ["serve", "--time-budget", "-1"]).exit_code == 2

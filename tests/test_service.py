@@ -172,3 +172,19 @@ def test_time_budget_applies_in_the_web_worker(astronaut_path, tiny_server_env):
         assert j["status"] == "failed" and j["label"] == "error"
         assert j["result"]["error"] == "gave up after the time budget of 0.001 s per file: slow.png"
         assert c.app.state.worker.process.proc is None  # the analysis process past its budget was killed
+
+
+def test_a_video_upload_gets_a_timeline_and_a_thumbnail(tiny_server_env, tiny_video_model, monkeypatch, tmp_path):
+    from fakelens.service import create_app
+    from fakelens.video.synth import face_clips
+
+    monkeypatch.setenv("FAKELENS_VIDEO_MODEL", str(tiny_video_model))
+    real, _ = face_clips(tmp_path / "clips", seconds=2)
+    with TestClient(create_app(max_upload_mb=20)) as c:
+        r = c.post("/v1/analyses", files={"file": ("holiday clip.mp4", real.read_bytes())})
+        assert r.status_code == 202 and r.json()["kind"] == "video"
+        j = _wait(c, r.json()["id"])
+        assert j["status"] == "done" and j["kind"] == "video" and j["result"]["frames"]
+        report = c.get(f"/v1/analyses/{j['id']}/report").text
+        assert "<title>fakelens report: holiday clip.mp4</title>" in report and '<svg class="timeline"' in report
+        assert c.get(f"/v1/analyses/{j['id']}/thumbnail").content[:3] == b"\xff\xd8\xff"

@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from fakelens.service.auth import CSRF_COOKIE, KEY_COOKIE, AuthMode, Gate, Principal, check_same_origin
@@ -249,14 +250,14 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         runs in the background. 413 past the size limit or the key's storage quota, decided from
         Content-Length before the body is read, or as soon as the streamed file passes it."""
         cap, too_large = limit, f"upload over the {config.max_upload_mb:g} MB limit"
-        if config.quota_mb:
-            left = int(config.quota_mb * 1024 * 1024) - store.usage(who.owner)
+        if config.quota_mb:  # (database calls in a thread: this handler runs on the event loop)
+            left = int(config.quota_mb * 1024 * 1024) - await run_in_threadpool(store.usage, who.owner)
             if left < cap:
                 cap, too_large = max(left, 0), f"over this key's storage quota of {config.quota_mb:g} MB " \
                                                f"({max(left, 0) / 1024 / 1024:.1f} MB left; delete analyses to free it)"
         up = await receive_upload(request, data_dir() / "uploads", cap, too_large)
-        job_id = store.create(str(up.path), up.sha256, owner=who.owner, filename=up.filename, size=up.size,
-                              kind=up.kind)
+        job_id = await run_in_threadpool(store.create, str(up.path), up.sha256, owner=who.owner,
+                                         filename=up.filename, size=up.size, kind=up.kind)
         worker.submit(job_id, up.path, up.filename, up.kind)
         response.headers["Location"] = f"/v1/analyses/{job_id}"
         return Accepted(id=job_id, status="queued", kind=up.kind, filename=up.filename)
