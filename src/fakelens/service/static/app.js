@@ -54,7 +54,7 @@ async function follow(id, status) {
   const j = await r.json();
   if (j.status === 'queued' || j.status === 'running') { status.textContent = j.status; setTimeout(() => follow(id, status), 1000); return; }
   const res = j.result || {};
-  status.textContent = (res.label || j.status) + (res.score != null ? ' (score ' + res.score.toFixed(3) + ')' : '') +
+  status.textContent = (res.label || j.status).replace('_', ' ') + (res.score != null ? ' (score ' + res.score.toFixed(3) + ')' : '') +
                        (res.error ? ': ' + res.error : '');
   refresh();
 }
