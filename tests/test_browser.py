@@ -56,7 +56,7 @@ def test_sign_in_drop_two_files_find_open_and_delete(astronaut_path, cat_path, t
         for name in ("astronaut.png", "cat.jpg"):  # per-file progress, then the verdict
             page.wait_for_selector(f"#history tr[data-name='{name}'][data-status='done']", timeout=120_000)
         statuses = page.locator("#uploads li .status").all_inner_texts()
-        assert len(statuses) == 2 and any(s.startswith("no_face") for s in statuses), statuses
+        assert len(statuses) == 2 and any(s.startswith("no face") for s in statuses), statuses
         assert page.locator("#uploads progress").evaluate_all("bars => bars.map(b => b.value)") == [100, 100]
 
         row = page.locator("#history tr[data-name='astronaut.png']")
