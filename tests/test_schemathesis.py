@@ -32,7 +32,7 @@ def test_schemathesis_finds_no_failure(tmp_path, tiny_checkpoint):
              "--max-examples", "15", "--seed", "1", "--no-color", "--header", f"Authorization: Bearer {key}",
              "--request-timeout", "30"],
             env={**os.environ, "SCHEMATHESIS_HOOKS": str(TESTS / "schemathesis_hooks.py")},
-            capture_output=True, text=True, timeout=300)
+            cwd=tmp_path, capture_output=True, text=True, timeout=300)  # its cache (.schemathesis/) stays out of the repo
     finally:
         proc.terminate()
         proc.wait(10)
