@@ -1,6 +1,7 @@
-"""`fakelens serve` under load: a real server process on localhost, N requests from a thread pool
-(good uploads, bad uploads, reads, unknown ids), then the queue drained. Prints status codes,
-latency percentiles, throughput and the server's resident memory over the run.
+"""`fakelens serve` under load: a real server process on localhost with an API key (made by
+`fakelens keys create`, sent on every request), N requests from a thread pool (good uploads, bad
+uploads, reads, unknown ids), then the queue drained. Prints status codes, latency percentiles,
+throughput and the resident memory of the server and its analysis process over the run.
 
     python benchmarks/bench_server.py --requests 1000 --concurrency 8
 """
@@ -38,8 +39,16 @@ class LoadResult:
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+    """Resident memory of a process and all its descendants (the server and its analysis process)."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            total = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):  # it ended between two reads
+        return total
+    return total + sum(rss_mb(c) for c in children)
 
 
 def _face_pngs(n: int) -> list[bytes]:
@@ -54,15 +63,23 @@ def _face_pngs(n: int) -> list[bytes]:
     return out
 
 
-def start_server(data_dir: Path, max_upload_mb: float = 1, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """`fakelens serve` in its own process on a free port; returns (process, base URL) once it answers."""
+def make_key(data_dir: Path, name: str = "load", env: dict | None = None) -> str:
+    """A new API key from `fakelens keys create NAME` (printed on its last line)."""
+    done = subprocess.run([sys.executable, "-m", "fakelens", "keys", "create", name], capture_output=True, text=True,
+                          env={**os.environ, "FAKELENS_DATA_DIR": str(data_dir), **(env or {})}, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def start_server(data_dir: Path, max_upload_mb: float = 1, env: dict | None = None, args: tuple = ()
+                 ) -> tuple[subprocess.Popen, str]:
+    """`fakelens serve` in its own process on a free port; returns (process, base URL) once /healthz answers."""
     import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "fakelens", "serve", "--port", str(port),
-                             "--max-upload-mb", str(max_upload_mb)],
+                             "--max-upload-mb", str(max_upload_mb), *args],
                             env={**os.environ, "FAKELENS_DATA_DIR": str(data_dir), **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -71,7 +88,7 @@ def start_server(data_dir: Path, max_upload_mb: float = 1, env: dict | None = No
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-500:]}")
         try:
-            if httpx.get(url + "/v1/analyses", timeout=1).status_code == 200:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             time.sleep(0.2)
@@ -80,9 +97,9 @@ def start_server(data_dir: Path, max_upload_mb: float = 1, env: dict | None = No
 
 
 def run_load(url: str, pid: int, requests: int = 1000, concurrency: int = 8, upload_share: float = 0.2,
-             bad_share: float = 0.2, seed: int = 0, drain_timeout: float = 600) -> LoadResult:
-    """After one warm-up analysis, send `requests` mixed requests, sample the server's memory, then wait
-    until every upload is analyzed."""
+             bad_share: float = 0.2, seed: int = 0, drain_timeout: float = 600, key: str | None = None) -> LoadResult:
+    """After one warm-up analysis, send `requests` mixed requests (with `key` as a Bearer token), sample
+    the server's memory, then wait until every upload is analyzed."""
     import httpx
 
     rng = random.Random(seed)
@@ -97,7 +114,8 @@ def run_load(url: str, pid: int, requests: int = 1000, concurrency: int = 8, upl
                      rng.choice(["list", "get", "report", "missing", "page"]))
     res = LoadResult()
     ids: list[int] = []
-    with httpx.Client(base_url=url, timeout=60) as client:  # warm-up: one analysis loads everything
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as client:  # warm-up: one analysis loads everything
         job = client.post("/v1/analyses", files={"file": ("warm.png", faces[-1])}).json()["id"]
         deadline = time.time() + drain_timeout
         while client.get(f"/v1/analyses/{job}").json()["status"] not in ("done", "failed") and time.time() < deadline:
@@ -129,7 +147,7 @@ def run_load(url: str, pid: int, requests: int = 1000, concurrency: int = 8, upl
             r = client.get("/v1/analyses", params={"limit": 100})
         return kind, r.status_code, time.perf_counter() - t
 
-    with httpx.Client(base_url=url, timeout=60) as client, ThreadPoolExecutor(concurrency) as pool:
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as client, ThreadPoolExecutor(concurrency) as pool:
         futures = [pool.submit(one, i, k, client) for i, k in enumerate(kinds)]
         for i, fut in enumerate(futures):
             kind, status, sec = fut.result()
@@ -162,16 +180,19 @@ def main() -> None:
     ap.add_argument("--model", help="image checkpoint the server uses (default: the shipped model)")
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp())
-    proc, url = start_server(data, env={"FAKELENS_MODEL": args.model} if args.model else None)
+    key = make_key(data)
+    # The load comes from one key: lift its rate limit (the limiter still runs on every request).
+    proc, url = start_server(data, env={"FAKELENS_MODEL": args.model} if args.model else None,
+                             args=("--rate-limit", "1000000"))
     try:
         idle = rss_mb(proc.pid)
-        res = run_load(url, proc.pid, args.requests, args.concurrency)
+        res = run_load(url, proc.pid, args.requests, args.concurrency, key=key)
     finally:
         proc.terminate()
         proc.wait(10)
     lat = np.array(res.latencies) * 1000
     rss = [m for _, m in res.rss_mb]
-    print(f"{args.requests} requests, {args.concurrency} concurrent, model "
+    print(f"{args.requests} requests, {args.concurrency} concurrent, each with an API key, model "
           f"{Path(args.model).name if args.model else 'shipped default'}, explanations: gradcam\n")
     print("| requests | seconds | requests/s | p50 ms | p95 ms | p99 ms | 5xx | status codes |")
     print("|---|---|---|---|---|---|---|---|")
@@ -186,7 +207,7 @@ def main() -> None:
     uploads = sum(res.jobs.values())
     print(f"\nqueued analyses: {uploads} ({', '.join(f'{k} {v}' for k, v in res.jobs.items())}), drained in "
           f"{res.drain_seconds:.1f} s after the last request")
-    print("\n| server RSS MB: idle | after one analysis (warm) | peak under load | end |")
+    print("\n| RSS MB, server + analysis process: idle | after one analysis (warm) | peak under load | end |")
     print("|---|---|---|---|")
     print(f"| {idle:.0f} | {res.warm_mb:.0f} | {max(rss):.0f} | {rss[-1]:.0f} |")
 

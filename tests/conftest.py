@@ -1,3 +1,4 @@
+import contextlib
 import os
 from pathlib import Path
 
@@ -88,3 +89,37 @@ def tiny_video_model(tiny_checkpoint):
 
 def rng_image(seed: int, size=(96, 96)) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(*size, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def tiny_server_env(tmp_path, monkeypatch, tiny_checkpoint):
+    """A private data directory and the tiny model for the web app (its analysis process inherits both)."""
+    monkeypatch.setenv("FAKELENS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FAKELENS_MODEL", str(tiny_checkpoint))
+    return tmp_path / "data"
+
+
+@contextlib.contextmanager
+def serve_in_thread(app):
+    """Run `app` on a real uvicorn server on a free localhost port; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

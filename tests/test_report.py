@@ -12,6 +12,8 @@ def _check_self_contained(html: str):
     assert "<script" not in html and "http://" not in html and "https://" not in html
     sources = re.findall(r'src="([^"]+)"', html)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+    assert "default-src 'none'" in csp and "script-src" not in csp  # the file runs no script at all
 
 
 def test_image_report(tiny_checkpoint, astronaut_path, tmp_path):
@@ -26,6 +28,21 @@ def test_image_report(tiny_checkpoint, astronaut_path, tmp_path):
     assert hashlib.sha256(astronaut_path.read_bytes()).hexdigest() in html
     assert "gradcam" in html and "occlusion" in html and "deletion AUC" in html  # the default evidence
     assert "The face is classified" in html and "Model card" in html
+    assert "<title>fakelens report: astronaut.png</title>" in html
+    assert '<svg class="gauge"' in html and "threshold 0.500" in html  # the score against the threshold
+    card = html.split("<h2>Model card</h2>", 1)[1]
+    assert "<h3>" in card and "<table>" in card and "<td>" in card and "| ---" not in card  # Markdown rendered
+
+
+def test_report_names_the_upload_and_escapes_markup(tmp_path):
+    from fakelens.records import Analysis
+    from fakelens.report import render_report
+
+    a = Analysis(path=str(tmp_path / "0123abcd.img"), kind="image", label="no_face", score=None, faces=[],
+                 model="m", threshold=0.5)
+    html = render_report(a, name="<b>holiday</b> photo.jpg", feedback_id=7)
+    assert "<title>fakelens report: &lt;b&gt;holiday&lt;/b&gt; photo.jpg</title>" in html and "0123abcd" not in html
+    assert '<script src="/static/report.js" defer></script>' in html and 'data-analysis="7"' in html
 
 
 def test_video_report_has_a_timeline_and_error_reports_say_why(tiny_checkpoint, tiny_video_model, tmp_path):
@@ -41,4 +58,6 @@ def test_video_report_has_a_timeline_and_error_reports_say_why(tiny_checkpoint, 
     assert set(reports) == {"astronaut", "empty"}
     _check_self_contained(reports["astronaut"])
     assert "Timeline" in reports["astronaut"] and "duration" in reports["astronaut"]
+    svg = re.search(r'<svg class="timeline".*?</svg>', reports["astronaut"], re.S).group(0)  # inline, no script
+    assert "<circle" in svg and "<polyline" in svg and "threshold" in svg and "<script" not in svg
     assert "Verdict: <b>error</b>" in reports["empty"] and "empty file" in reports["empty"]

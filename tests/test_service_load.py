@@ -1,5 +1,6 @@
 """The web server under load: 1,000 requests from a load generator on localhost, bad uploads mixed
-in, against a real `fakelens serve` process: no 5xx, every upload analyzed, memory flat."""
+in, against a real `fakelens serve` process with API keys on: no 5xx, every upload analyzed, memory
+flat (the server and its analysis process together)."""
 
 import importlib.util
 import sys
@@ -20,9 +21,14 @@ def bench():
 
 
 def test_a_thousand_mixed_requests_no_5xx_memory_flat(bench, tmp_path, tiny_checkpoint):
-    proc, url = bench.start_server(tmp_path / "data", env={"FAKELENS_MODEL": str(tiny_checkpoint)})
+    env = {"FAKELENS_MODEL": str(tiny_checkpoint)}
+    key = bench.make_key(tmp_path / "data", env=env)
+    proc, url = bench.start_server(tmp_path / "data", env=env, args=("--rate-limit", "1000000"))
     try:
-        res = bench.run_load(url, proc.pid, requests=1000, concurrency=8, upload_share=0.1, drain_timeout=300)
+        import httpx
+
+        assert httpx.get(url + "/v1/analyses").status_code == 401  # keys are on
+        res = bench.run_load(url, proc.pid, requests=1000, concurrency=8, upload_share=0.1, drain_timeout=300, key=key)
     finally:
         proc.terminate()
         proc.wait(10)

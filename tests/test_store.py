@@ -106,3 +106,55 @@ def test_history_on_a_real_postgresql_server(postgres_url):
     store.add_feedback(first, 5, 4, agree=False, comment="blend edge visible")
     (fb,) = store.feedback()
     assert fb["methods"] == ["gradcam", "lime"] and fb["agree"] is False
+
+
+def _keys_ownership_and_deletion(store):
+    """What the server relies on, the same on SQLite and PostgreSQL."""
+    from fakelens.records import Analysis
+
+    token = store.create_key("alice")
+    key = store.verify_key(token)
+    assert key.name == "alice" and store.has_keys() and store.verify_key(token[:-1] + "A") in (None,)
+    with pytest.raises(ValueError):
+        store.create_key("alice")
+    mine = store.create("/nowhere/a.img", "ab" * 32, owner=key.id, filename="a.png", size=100, kind="image")
+    store.create("/nowhere/b.img", None, owner=key.id + 1, filename="b.png", size=50, kind="image")
+    store.finish(mine, Analysis(path="/nowhere/a.img", kind="image", label="real", score=0.1, faces=[]))
+    assert [r["filename"] for r in store.list(owner=key.id)] == ["a.png"]
+    assert store.list(owner=key.id, search="A.P") and not store.list(owner=key.id, search="%")
+    assert store.get(mine, owner=key.id + 1) is None and store.usage(key.id) == 100
+    store.add_feedback(mine, 3, 3)
+    assert store.delete(mine, owner=key.id + 1) is None and store.delete(mine, owner=key.id)["id"] == mine
+    assert store.get(mine) is None and store.usage(key.id) == 0
+    assert store.revoke_key("alice") == 1 and store.verify_key(token) is None and store.has_keys()
+    assert [k.revoked is not None for k in store.list_keys()] == [True]
+    assert store.create_key("alice") != token  # the name is free again once revoked
+
+
+def test_keys_ownership_and_deletion_on_sqlite(tmp_path):
+    from fakelens.store import HistoryStore
+
+    _keys_ownership_and_deletion(HistoryStore(f"sqlite:///{tmp_path / 'h.db'}"))
+
+
+def test_keys_ownership_and_deletion_on_postgresql(postgres_url):
+    from fakelens.store import HistoryStore
+
+    _keys_ownership_and_deletion(HistoryStore(postgres_url))
+
+
+def test_a_database_from_before_keys_gets_the_new_columns(tmp_path):
+    import sqlite3
+
+    from fakelens.store import HistoryStore
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as c:  # the analyses table as the previous release made it
+        c.execute("CREATE TABLE analyses (id INTEGER PRIMARY KEY, created DATETIME, status VARCHAR(16), "
+                  "path VARCHAR(4096), sha256 VARCHAR(64), kind VARCHAR(8), label VARCHAR(16), score FLOAT, "
+                  "model VARCHAR(128), report VARCHAR(4096), record JSON)")
+        c.execute("INSERT INTO analyses (created, status, path, label) VALUES ('2026-01-01 00:00:00', 'done', 'x.jpg', 'real')")
+    store = HistoryStore(f"sqlite:///{db}")
+    (row,) = store.list()
+    assert row["path"] == "x.jpg" and row["owner"] is None and row["filename"] is None
+    assert store.create("y.img", owner=1, filename="y.png", size=5) == 2 and store.usage(1) == 5

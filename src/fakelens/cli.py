@@ -21,6 +21,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Tell whether faces in images are deepfakes, and show why.")
 data_app = typer.Typer(no_args_is_help=True, help="Inspect datasets before training.")
 app.add_typer(data_app, name="data")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of `fakelens serve` (stored hashed in the history database).")
+app.add_typer(keys_app, name="keys")
 out = Console()
 err = Console(stderr=True)
 
@@ -148,19 +150,83 @@ def analyze(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Interface to listen on (not loopback: a key is always required, or --no-auth).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (413 beyond it).")] = 200,
     explain: Annotated[str, typer.Option(help="Methods that explain every analysis (empty: none).")] = "gradcam",
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without keys, even on a non-loopback host (anyone who reaches the port sees everything).")] = False,
+    retain_days: Annotated[float, typer.Option(help="Delete analyses (upload, report and all) older than this many days, checked hourly (0: keep).")] = 0,
+    rate_limit: Annotated[int, typer.Option(help="Requests a minute per key, 429 beyond it (0: no limit).")] = 600,
+    quota_mb: Annotated[float, typer.Option(help="Stored uploads per key in MB, 413 beyond it (0: no quota).")] = 10240,
+    time_budget: Annotated[float, typer.Option("--time-budget", help="Seconds per analysis before it is given up as an error (0: no limit).")] = 300,
 ) -> None:
-    """The web app (a page at /) and the REST API (/v1/analyses, OpenAPI at /docs)."""
+    """The web app (a page at /) and the REST API (/v1/analyses, OpenAPI at /docs). Once a key exists
+    (`fakelens keys create NAME`), every route but /healthz asks for one."""
+    import ipaddress
+
     import uvicorn
 
-    from fakelens.service import create_app
+    from fakelens.service import ServerConfig, create_app
+    from fakelens.store import HistoryStore
 
-    if max_upload_mb <= 0 or not 0 < port < 65536:
-        fail("--max-upload-mb must be > 0 and --port in 1-65535", 2)
-    uvicorn.run(create_app(max_upload_mb=max_upload_mb, methods=explain), host=host, port=port)
+    if max_upload_mb <= 0 or not 0 < port < 65536 or retain_days < 0 or rate_limit < 0 or quota_mb < 0 or time_budget < 0:
+        fail("--max-upload-mb must be > 0, --port in 1-65535, --retain-days, --rate-limit, --quota-mb and "
+             "--time-budget >= 0", 2)
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False  # a host name other than localhost may resolve to anything
+    store = HistoryStore()
+    if no_auth and store.has_keys():
+        fail(f"--no-auth, but API keys exist in {store.url}: serving their analyses openly is refused "
+             "(drop --no-auth, or use another FAKELENS_DATA_DIR)", 2)
+    mode = "off" if no_auth else "auto" if loopback else "required"
+    if no_auth and not loopback:
+        err.print(f"[yellow]warning:[/yellow] serving on {host} without authentication (--no-auth): anyone who "
+                  "can reach this port can upload, read and delete every analysis", highlight=False)
+    elif mode == "required" and not store.has_keys():
+        err.print(f"[yellow]warning:[/yellow] {host} is not loopback, so every request needs an API key, and none "
+                  "exists yet: make one with `fakelens keys create NAME`", highlight=False)
+    config = ServerConfig(max_upload_mb=max_upload_mb, methods=explain, auth=mode, rate_limit=rate_limit,
+                          quota_mb=quota_mb, time_budget=time_budget, retain_days=retain_days)
+    uvicorn.run(create_app(store, config), host=host, port=port)
+
+
+@keys_app.command("create")
+def keys_create(name: Annotated[str, typer.Argument(help="Who or what the key is for (letters, digits, ._@-).", show_default=False)]) -> None:
+    """Make a key and print it once, on the last line (only a salted hash is stored)."""
+    from fakelens.store import HistoryStore
+
+    try:
+        token = HistoryStore().create_key(name)
+    except ValueError as e:
+        fail(str(e), 2)
+    err.print(f"key {name!r} created; it is shown only now, keep it somewhere safe. Send it as "
+              "'Authorization: Bearer KEY' or sign in with it on the page:", highlight=False)
+    print(token, flush=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: name, public id, when made, and whether revoked (never the key itself)."""
+    from fakelens.store import HistoryStore
+
+    table = Table("name", "id", "created (UTC)", "revoked (UTC)", title="API keys")
+    for k in HistoryStore().list_keys():
+        table.add_row(k.name, k.key_id, k.created.strftime("%Y-%m-%d %H:%M"),
+                      k.revoked.strftime("%Y-%m-%d %H:%M") if k.revoked else "-")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.", show_default=False)]) -> None:
+    """Revoke a key at once (a running server refuses it from its next request). Its analyses stay,
+    visible to no other key; `fakelens history` lists them."""
+    from fakelens.store import HistoryStore
+
+    if not HistoryStore().revoke_key(name):
+        fail(f"no unrevoked key named {name!r} (see `fakelens keys list`)")
+    out.print(f"key {name!r} revoked")
 
 
 def _guarded(records):
@@ -231,6 +297,7 @@ def history(
     label: Annotated[Optional[str], typer.Option(help="Only this label (real, fake, no_face, error).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines).")] = "table",
     feedback: Annotated[bool, typer.Option("--feedback", help="Export the readers' ratings of the explanations, per method.")] = False,
+    delete: Annotated[Optional[int], typer.Option("--delete", help="Delete this analysis, with the upload, report and thumbnail fakelens stored for it.", show_default=False)] = None,
 ) -> None:
     """Past analyses (every `analyze` unless --no-save, and the web app's), from the database in
     FAKELENS_DATA_DIR or the user data dir."""
@@ -239,6 +306,12 @@ def history(
     if fmt not in ("table", "json") or limit < 1:
         fail("--format must be table or json and --limit >= 1", 2)
     store = HistoryStore()
+    if delete is not None:
+        gone = store.delete(delete)
+        if gone is None:
+            fail(f"no analysis {delete} in {store.url}")
+        out.print(f"deleted analysis {delete} ({gone['filename'] or gone['path']}) and the files fakelens stored for it")
+        return
     if feedback:
         _print_feedback(store.feedback(), fmt)
         return

@@ -1,7 +1,9 @@
 """`fakelens analyze --report`: one self-contained HTML file per analysis, readable offline.
 
-Every picture (the input with its face boxes, each explanation overlay, the video timeline) is an
-inline PNG data URI, and the page loads no script, font or style sheet from anywhere.
+Every picture is inline: the input with its face boxes and each explanation overlay as PNG data
+URIs, the score gauge and the video timeline as SVG drawn here. The page loads no font or style
+sheet from anywhere, carries its own Content-Security-Policy, and has no script, except in the
+copy the web app serves, whose feedback form uses the app's /static/report.js.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from PIL import Image, ImageDraw
 
 from fakelens.explain.summary import confidence
@@ -75,34 +78,106 @@ def _overview(a: Analysis) -> str | None:
     return _png(img)
 
 
-def _timeline(a: Analysis) -> str | None:
+def _ticks(hi: float, n: int = 6) -> list[float]:
+    """About `n` round tick values from 0 to `hi`."""
+    step = max(hi / n, 1e-9)
+    mag = 10 ** np.floor(np.log10(step))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= step)
+    return [round(k * step, 6) for k in range(int(hi / step) + 1)]
+
+
+_COLOURS = ["#1f5fa8", "#b3400b", "#2a7d3a", "#7b3fa0", "#8a6d00", "#0f7a7a"]
+
+
+def _timeline(a: Analysis) -> Markup | None:
+    """Per-frame (dots) and per-window (lines) scores of each face track over time, and the threshold,
+    as inline SVG (no script: each dot's score shows as its tooltip)."""
     if a.kind != "video" or not a.frames:
         return None
-    import matplotlib
+    w, h, left, right, top, bottom = 900, 270, 52, 16, 14, 58
+    t_max = max([a.duration or 0] + [f.time for f in a.frames] + [wi.end for wi in a.windows or []]) or 1.0
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def x(t: float) -> float:
+        return left + (w - left - right) * t / t_max
 
-    fig, ax = plt.subplots(figsize=(9, 2.8), dpi=100)
-    for tr in a.tracks or []:
-        fr = [f for f in a.frames if f.track == tr.id]
-        ax.scatter([f.time for f in fr], [f.score for f in fr], s=12, label=f"track {tr.id}: frames")
-        ws = [w for w in a.windows if w.track == tr.id]
-        ax.plot([(w.start + w.end) / 2 for w in ws], [w.score for w in ws], label=f"track {tr.id}: windows")
-    ax.axhline(a.threshold or 0.5, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("probability of fake")
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    def y(p: float) -> float:
+        return top + (h - top - bottom) * (1 - p)
+
+    out = [f'<svg class="timeline" viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="timeline-title" '
+           f'font-family="system-ui, sans-serif" font-size="12">',
+           '<title id="timeline-title">Probability of fake over time, per face track</title>']
+    for p in (0, 0.25, 0.5, 0.75, 1):
+        out.append(f'<line x1="{left}" x2="{w - right}" y1="{y(p):.1f}" y2="{y(p):.1f}" stroke="#e2e2e2"/>'
+                   f'<text x="{left - 6}" y="{y(p) + 4:.1f}" text-anchor="end" fill="#474747">{p:g}</text>')
+    for t in _ticks(t_max):
+        out.append(f'<text x="{x(t):.1f}" y="{h - bottom + 16}" text-anchor="middle" fill="#474747">{t:g}</text>')
+    out.append(f'<text x="{(left + w - right) / 2}" y="{h - bottom + 32}" text-anchor="middle" fill="#474747">'
+               'time (s)</text>')
+    thr = a.threshold if a.threshold is not None else 0.5
+    out.append(f'<line x1="{left}" x2="{w - right}" y1="{y(thr):.1f}" y2="{y(thr):.1f}" stroke="#555" '
+               f'stroke-dasharray="6 4"/><text x="{w - right}" y="{y(thr) - 4:.1f}" text-anchor="end" '
+               f'fill="#474747">threshold {thr:.3f}</text>')
+    legend = []
+    for k, tr in enumerate(a.tracks or []):
+        colour = _COLOURS[k % len(_COLOURS)]
+        ws = [wi for wi in a.windows or [] if wi.track == tr.id]
+        if ws:
+            pts = " ".join(f"{x((wi.start + wi.end) / 2):.1f},{y(wi.score):.1f}" for wi in ws)
+            out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for f in (f for f in a.frames if f.track == tr.id):
+            out.append(f'<circle cx="{x(f.time):.1f}" cy="{y(f.score):.1f}" r="3.2" fill="{colour}">'
+                       f'<title>track {tr.id}, {f.time:.2f} s: frame score {f.score:.3f}</title></circle>')
+        legend.append((colour, f"track {tr.id}: frames (dots), windows (line)"))
+    for k, (colour, text) in enumerate(legend[:6]):
+        lx = left + 300 * (k % 3)
+        ly = h - 10 - 14 * (k // 3) if len(legend) > 3 else h - 8
+        out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
+                   f'<text x="{lx + 14}" y="{ly}" fill="#1b1b1b">{escape(text)}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
 
 
-def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: int | None = None) -> str:
-    """The HTML text of a report for one Analysis (and its explanation records, if any). With
+def _gauge(score: float | None, threshold: float | None) -> Markup | None:
+    """The score on a 0-1 bar, the threshold marked: below it is called real, at or above it fake."""
+    if score is None:
+        return None
+    thr = threshold if threshold is not None else 0.5
+    w, left, right = 460, 12, 12
+
+    def x(p: float) -> float:
+        return left + (w - left - right) * p
+
+    return Markup(
+        f'<svg class="gauge" viewBox="0 0 {w} 64" width="{w}" role="img" '
+        f'aria-label="score {score:.3f} against the threshold {thr:.3f}" font-family="system-ui, sans-serif" '
+        f'font-size="12"><rect x="{x(0)}" y="20" width="{x(thr) - x(0):.1f}" height="14" fill="#cfead6"/>'
+        f'<rect x="{x(thr):.1f}" y="20" width="{x(1) - x(thr):.1f}" height="14" fill="#f7cfcc"/>'
+        f'<line x1="{x(thr):.1f}" x2="{x(thr):.1f}" y1="14" y2="40" stroke="#333" stroke-dasharray="3 2"/>'
+        f'<text x="{x(thr):.1f}" y="10" text-anchor="middle" fill="#333">threshold {thr:.3f}</text>'
+        f'<path d="M{x(score):.1f},36 l-7,12 h14 z" fill="#1b1b1b"/>'
+        f'<text x="{x(score):.1f}" y="60" text-anchor="middle" fill="#1b1b1b" font-weight="600">{score:.3f}</text>'
+        f'<text x="{x(0)}" y="50" fill="#474747">0 real</text>'
+        f'<text x="{x(1)}" y="50" text-anchor="end" fill="#474747">fake 1</text></svg>')
+
+
+def _model_card(path: Path) -> Markup:
+    """The model card's Markdown as HTML (raw HTML in it is escaped, not passed through)."""
+    from markdown_it import MarkdownIt
+
+    if not path.exists():
+        return Markup("<p>-</p>")
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(path.read_text())
+    for t in tokens:  # its headings sit under the report's "Model card" (h2): h1 -> h3, and so on
+        if t.type in ("heading_open", "heading_close"):
+            t.tag = f"h{min(6, int(t.tag[1]) + 2)}"
+    return Markup(md.renderer.render(tokens, md.options, {}))
+
+
+def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: int | None = None,
+                  name: str | None = None) -> str:
+    """The HTML text of a report for one Analysis (and its explanation records, if any), titled with
+    `name` (the web app passes the upload's original name; default: the input's file name). With
     `feedback_id` (reports served by the web app) it carries a form that posts a rating of the
     explanations to /v1/analyses/{id}/feedback."""
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]))
@@ -119,14 +194,18 @@ def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: i
             "seconds": r.get("seconds")})
     card = WEIGHTS / ("VIDEO_MODEL_CARD.md" if a.kind == "video" else "MODEL_CARD.md")
     return env.get_template("template.html").render(
-        a=a, name=path.name, confidence=confidence(a.score, a.threshold) if a.score is not None else "",
+        a=a, name=name or path.name, shown_path=name or a.path,
+        confidence=confidence(a.score, a.threshold) if a.score is not None else "",
+        gauge=_gauge(a.score, a.threshold), manipulation=getattr(a, "manipulation", None),
         overview=_overview(a) if a.label != "error" else None, timeline=_timeline(a), explanations=explanations,
         sha256=file_sha256(path) if path.is_file() else "-", size=path.stat().st_size if path.is_file() else "-",
         when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), versions=_versions(),
-        model_card=card.read_text() if card.exists() else "-", feedback_id=feedback_id)
+        model_card=_model_card(card), feedback_id=feedback_id)
 
 
-def write_report(a: Analysis, out: Path, records: list[dict] | None = None, feedback_id: int | None = None) -> Path:
+def write_report(a: Analysis, out: Path, records: list[dict] | None = None, feedback_id: int | None = None,
+                 name: str | None = None) -> Path:
+    """Write `render_report(...)` to `out` (folders made as needed); returns `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(a, records, feedback_id), encoding="utf-8")
+    out.write_text(render_report(a, records, feedback_id, name), encoding="utf-8")
     return out

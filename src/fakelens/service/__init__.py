@@ -1,5 +1,5 @@
 """The web app and REST API (`fakelens serve`)."""
 
-from fakelens.service.app import create_app
+from fakelens.service.app import ServerConfig, create_app
 
-__all__ = ["create_app"]
+__all__ = ["ServerConfig", "create_app"]

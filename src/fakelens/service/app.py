@@ -1,197 +1,388 @@
-"""FastAPI app: a page to upload an image or video and read its report, and a REST API.
+"""FastAPI app: a page to upload images and videos, browse their history and read their reports,
+and the REST API behind it (reference: docs/server.md).
 
 Uploads are stored only under the data directory with names we choose; their type is sniffed
-from the content, not the name; analyses run in one background worker thread, never in the
-request; nothing from the user is executed or used as a path.
+from the content, not the name; analyses run in a child process fed by one worker thread, never
+in the request; nothing from the user is executed or used as a path. Once a key exists (or on a
+non-loopback host) every route but /healthz and the static files asks for one, and each key
+sees only the analyses it made.
 """
 
 from __future__ import annotations
 
-import hashlib
-import queue
+import secrets
 import threading
-import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from fastapi import Depends, FastAPI, Form, HTTPException, Path as PathParam, Query, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.security import HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
-from fakelens.media import sniff
+from fakelens.service.auth import CSRF_COOKIE, KEY_COOKIE, AuthMode, Gate, Principal, check_same_origin
+from fakelens.service.upload import receive_upload
+from fakelens.service.worker import Worker
 from fakelens.store import HistoryStore, data_dir
 
-CHUNK = 1 << 20
+VERSION = "0.2.0"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# The report keeps its inline style sheet and data: pictures (it is also a standalone file), and is
+# shown inside the page (frame-ancestors 'self'); its only script is the feedback form's, from /static.
+REPORT_CSP = ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; "
+              "form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+# same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts, which the
+# same-origin check then refuses; other sites still get no referrer.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of `fakelens serve` (each is an option of the command)."""
+
+    max_upload_mb: float = 200  # one upload, 413 beyond it
+    methods: str = "gradcam"  # explanation methods run on every analysis ("" for none)
+    auth: AuthMode = "auto"  # auto: a key once any exists; required: always; off: never (--no-auth)
+    rate_limit: int = 600  # requests a minute per key (bursts up to that many); 0: no limit
+    quota_mb: float = 10240  # stored uploads per key, 413 beyond it; 0: no quota
+    time_budget: float = 300  # seconds per analysis in the worker before it is given up; 0: no limit
+    retain_days: float = 0  # analyses older than this are deleted, files and all; 0: kept
+    purge_every_s: float = 3600  # how often the retention purge runs
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: one line saying what is wrong."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Accepted(BaseModel):
+    """An upload taken: its id, to poll at `Location`."""
+
+    id: int
+    status: Literal["queued"]
+    kind: Literal["image", "video"]
+    filename: str = Field(description="The name the client gave the file (shown, never used as a path).")
+
+
+class AnalysisSummary(BaseModel):
+    id: int
+    status: Literal["queued", "running", "done", "failed"]
+    created: datetime
+    filename: str | None = Field(None, description="The uploaded file's name (None for command-line analyses).")
+    kind: Literal["image", "video"] | None = None
+    label: Literal["real", "fake", "no_face", "error"] | None = None
+    score: float | None = Field(None, description="Probability of fake of the most suspicious face.")
+    manipulation: str | None = Field(None, description="Kind of fake, when the model says: face_swap or synthetic.")
+    sha256: str | None = None
+
+
+class AnalysisDetail(AnalysisSummary):
+    result: dict | None = Field(None, description="When finished: the same JSON record as `fakelens analyze`.")
+
+
+def _json_integer(v):
+    """A JSON integer (1 and 1.0 alike, as JSON Schema has it), not a string or a boolean."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+        raise ValueError("must be an integer")
+    return int(v)
+
+
+Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(_json_integer)]
+
+
+# Ids are 32-bit integers in the database (PostgreSQL's INTEGER): larger ones are invalid, not unknown.
+AnalysisId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="An analysis id.")]
 
 
 class Feedback(BaseModel):
     """A reader's rating of the explanations of one analysis."""
 
-    clarity: int = Field(ge=1, le=5, description="How clear were the explanations (1-5)?")
-    helpfulness: int = Field(ge=1, le=5, description="How helpful were they (1-5)?")
-    agree: bool | None = Field(None, description="Did you agree with the verdict?")
+    clarity: Rating = Field(description="How clear were the explanations (1-5)?")
+    helpfulness: Rating = Field(description="How helpful were they (1-5)?")
+    agree: StrictBool | None = Field(None, description="Did you agree with the verdict?")  # 0 is not a "no"
     comment: str = Field("", max_length=4000)
 
 
-class Worker:
-    """One background thread that runs queued analyses in order (models loaded once, on first use)."""
+class FeedbackCreated(BaseModel):
+    id: int
+    analysis: int
 
-    def __init__(self, store: HistoryStore, methods: str):
-        self.store, self.methods = store, methods
-        self.jobs: queue.Queue = queue.Queue()
-        self._det = self._videos = None
-        threading.Thread(target=self._run, daemon=True, name="fakelens-worker").start()
+
+_MESSAGES = {400: "Malformed request", 401: "No valid API key", 403: "Cross-site or CSRF-less request",
+             404: "No such analysis (or not this key's)", 409: "Not ready yet", 413: "Upload over the size limit or "
+             "the key's storage quota", 415: "Not multipart, or content that is neither image nor video",
+             429: "Rate limit reached (see Retry-After)"}
+_HEADERS = {401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+            429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}}
+
+
+def errors(*codes: int) -> dict:
+    """OpenAPI entries for error answers, each with the typed body {"detail": str}."""
+    return {c: {"model": ErrorBody, "description": _MESSAGES[c], **({"headers": _HEADERS[c]} if c in _HEADERS else {})}
+            for c in codes}
+
+
+_templates = Environment(loader=PackageLoader("fakelens.service", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def _summary(row: dict) -> dict:
+    return {**{k: row[k] for k in ("id", "status", "created", "filename", "kind", "label", "score", "sha256")},
+            "manipulation": (row["result"] or {}).get("manipulation")}
+
+
+def _page_rows(rows: list[dict]) -> list[dict]:
+    return [{**_summary(r), "thumbnail": bool(r["thumbnail"]), "report": bool(r["report"])} for r in rows]
+
+
+class SecurityHeaders:
+    """ASGI middleware: nosniff, a referrer policy and a Content-Security-Policy on every answer (pages set their
+    own policy). Starlette's bare 500 page, made outside the app's middleware, goes without them."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", API_CSP)
+                for k, v in SECURITY_HEADERS.items():
+                    headers.setdefault(k, v)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class Retention:
+    """A background thread that deletes analyses older than `days` every `every_s` seconds."""
+
+    def __init__(self, store: HistoryStore, days: float, every_s: float):
+        self.store, self.days, self.every_s = store, days, every_s
+        self.stop = threading.Event()
+        threading.Thread(target=self._run, daemon=True, name="fakelens-retention").start()
+
+    def purge(self) -> list[int]:
+        """Delete what is past retention now; returns the ids deleted."""
+        cutoff = datetime.now(timezone.utc) - timedelta(days=self.days)
+        return [i for i in self.store.older_than(cutoff) if self.store.delete(i)]
 
     def _run(self) -> None:
-        while True:
-            job_id, path = self.jobs.get()
+        while not self.stop.is_set():
             try:
-                self.store.set_status(job_id, "running")
-                result, records = self._analyze(path)
-                report = data_dir() / "reports" / f"{job_id}.html"
-                from fakelens.report import write_report
-
-                write_report(result, report, records, feedback_id=job_id)
-                self.store.finish(job_id, result, str(report))
-            except Exception as e:  # noqa: BLE001 - a failed job is reported, the worker lives on
-                from fakelens.records import Analysis
-
-                self.store.finish(job_id, Analysis(path=path, kind="image", label="error", score=None, faces=[],
-                                                   error=f"analysis failed: {type(e).__name__}: {e}"))
-            finally:
-                self.jobs.task_done()
-
-    def _analyze(self, path: str):
-        from fakelens.detector import Detector
-        from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
-        from fakelens.video import is_video
-
-        if self._det is None:
-            self._det = Detector.load()
-        if is_video(path):
-            if self._videos is None:
-                from fakelens.video.analyze import VideoDetector
-
-                self._videos = VideoDetector.load(frames=self._det)
-            result = self._videos.analyze(path)
-        else:
-            result = self._det.analyze(path)
-        records = []
-        if result.label in ("real", "fake") and self.methods:
-            records = list(explain_paths(self._det, [path], parse_methods(self.methods),
-                                         data_dir() / "artifacts" / Path(path).stem, videos=self._videos))
-            attach_explanations(result, records)
-        return result, records
+                self.purge()
+            except Exception as e:  # noqa: BLE001 - try again next time (e.g. the database was briefly locked)
+                print(f"fakelens: retention purge failed: {type(e).__name__}: {e}")
+            self.stop.wait(self.every_s)
 
 
-def create_app(store: HistoryStore | None = None, max_upload_mb: float = 200, methods: str = "gradcam") -> FastAPI:
-    """The app. `max_upload_mb` bounds an upload (413 beyond it); `methods` explain every analysis."""
+def create_app(store: HistoryStore | None = None, config: ServerConfig | None = None, **settings) -> FastAPI:
+    """The app. `config` (or any of its fields as keyword arguments) sets limits, keys and retention."""
     store = store or HistoryStore()
-    app = FastAPI(title="fakelens", version="0.1.0",
-                  description="Is this face a deepfake, and why: analyses with measured explanations.")
-    worker = Worker(store, methods)
-    app.state.store, app.state.worker = store, worker
-    limit = int(max_upload_mb * 1024 * 1024)
+    config = replace(config or ServerConfig(), **settings)  # TypeError for a setting that does not exist
+    gate = Gate(store, config.auth, config.rate_limit)
+    worker = Worker(store, config.methods, config.time_budget or None)
+    retention = Retention(store, config.retain_days, config.purge_every_s) if config.retain_days > 0 else None
 
-    @app.post("/v1/analyses", status_code=202)
-    async def create_analysis(file: UploadFile = File(...), explain: str = Form("")) -> dict:
-        """Upload an image or a video; returns its id at once (the analysis runs in the background)."""
-        uploads = data_dir() / "uploads"
-        uploads.mkdir(parents=True, exist_ok=True)
-        path = uploads / uuid.uuid4().hex  # our name, never the user's: nothing they send becomes a path
-        digest, size, head = hashlib.sha256(), 0, b""
-        try:
-            with open(path, "wb") as f:  # streamed to disk: memory stays flat whatever the upload size
-                while chunk := await file.read(CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise HTTPException(413, f"upload over the {max_upload_mb:g} MB limit")
-                    digest.update(chunk)
-                    head = head if len(head) >= 1 << 16 else head + chunk[: (1 << 16) - len(head)]
-                    f.write(chunk)
-            if not size:
-                raise HTTPException(400, "empty upload")
-            kind = sniff(head) if size >= 16 else None
-            if kind is None:
-                raise HTTPException(415, "not an image or a video this app can read")
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        path = path.rename(path.with_suffix(".mp4" if kind == "video" else ".img"))
-        job_id = store.create(str(path), digest.hexdigest())
-        worker.jobs.put((job_id, str(path)))
-        return {"id": job_id, "status": "queued", "kind": kind}
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        worker.close()
+        if retention:
+            retention.stop.set()
 
-    @app.get("/v1/analyses/{analysis_id}")
-    def get_analysis(analysis_id: int) -> dict:
+    app = FastAPI(title="fakelens", version=VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None, description="Is this face a deepfake, and why: analyses with measured "
+                  "explanations. Send `Authorization: Bearer KEY` (a key from `fakelens keys create NAME`).")
+    app.state.store, app.state.worker, app.state.gate, app.state.config = store, worker, gate, config
+    app.state.retention = retention
+    app.add_middleware(SecurityHeaders)
+    limit = int(config.max_upload_mb * 1024 * 1024)
+    bearer = HTTPBearer(auto_error=False, description="An API key made by `fakelens keys create NAME`.")
+
+    def caller(request: Request, _=Depends(bearer)) -> Principal:
+        return gate.check(request)
+
+    def owned(analysis_id: int, who: Principal) -> dict:
+        row = store.get(analysis_id, owner=who.owner)
+        if row is None:
+            raise HTTPException(404, "no such analysis")
+        return row
+
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    def healthz() -> Health:
+        """Whether the server is up (no key needed)."""
+        return Health()
+
+    @app.post("/v1/analyses", status_code=202, response_model=Accepted, tags=["analyses"],
+              responses={**errors(400, 401, 403, 413, 415, 429),
+                         202: {"headers": {"Location": {"description": "The analysis, to poll",
+                                                        "schema": {"type": "string"}}}}},
+              openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+                  "schema": {"type": "object", "required": ["file"],
+                             "properties": {"file": {"type": "string", "format": "binary",
+                                                     "description": "An image or a video (sniffed from its bytes)."}}},
+                  "encoding": {"file": {"contentType": "image/png, image/jpeg, video/mp4"}}}}}})
+    async def create_analysis(request: Request, response: Response, who: Principal = Depends(caller)) -> Accepted:
+        """Upload an image or a video (multipart field `file`); returns its id at once (202), the analysis
+        runs in the background. 413 past the size limit or the key's storage quota, decided from
+        Content-Length before the body is read, or as soon as the streamed file passes it."""
+        cap, too_large = limit, f"upload over the {config.max_upload_mb:g} MB limit"
+        if config.quota_mb:  # (database calls in a thread: this handler runs on the event loop)
+            left = int(config.quota_mb * 1024 * 1024) - await run_in_threadpool(store.usage, who.owner)
+            if left < cap:
+                cap, too_large = max(left, 0), f"over this key's storage quota of {config.quota_mb:g} MB " \
+                                               f"({max(left, 0) / 1024 / 1024:.1f} MB left; delete analyses to free it)"
+        up = await receive_upload(request, data_dir() / "uploads", cap, too_large)
+        job_id = await run_in_threadpool(store.create, str(up.path), up.sha256, owner=who.owner,
+                                         filename=up.filename, size=up.size, kind=up.kind)
+        worker.submit(job_id, up.path, up.filename, up.kind)
+        response.headers["Location"] = f"/v1/analyses/{job_id}"
+        return Accepted(id=job_id, status="queued", kind=up.kind, filename=up.filename)
+
+    @app.get("/v1/analyses", response_model=list[AnalysisSummary], tags=["analyses"], responses=errors(401, 429))
+    def list_analyses(who: Principal = Depends(caller), limit: int = Query(50, ge=1, le=1000),
+                      label: Literal["real", "fake", "no_face", "error"] | None = Query(None),
+                      q: str | None = Query(None, max_length=255, description="Part of the uploaded file's name.")
+                      ) -> list[dict]:
+        """This key's analyses, newest first."""
+        return [_summary(r) for r in store.list(limit, label, owner=who.owner, search=q)]
+
+    @app.get("/v1/analyses/{analysis_id}", response_model=AnalysisDetail, tags=["analyses"],
+             responses=errors(401, 404, 429))
+    def get_analysis(analysis_id: AnalysisId, who: Principal = Depends(caller)) -> dict:
         """Status (queued, running, done, failed) and, when finished, the `fakelens analyze` JSON."""
-        row = store.get(analysis_id)
-        if row is None:
-            raise HTTPException(404, "no such analysis")
-        return {k: row[k] for k in ("id", "status", "created", "sha256", "label", "score", "result")}
+        row = owned(analysis_id, who)
+        return {**_summary(row), "result": row["result"]}
 
-    @app.get("/v1/analyses/{analysis_id}/report", response_class=HTMLResponse)
-    def get_report(analysis_id: int):
-        """The self-contained HTML report of a finished analysis."""
-        row = store.get(analysis_id)
-        if row is None:
+    @app.delete("/v1/analyses/{analysis_id}", status_code=204, response_class=Response, tags=["analyses"],
+                responses=errors(401, 403, 404, 429))
+    def delete_analysis(analysis_id: AnalysisId, who: Principal = Depends(caller)) -> Response:
+        """Delete an analysis with its stored upload, report, thumbnail and explanation maps."""
+        if store.delete(analysis_id, owner=who.owner) is None:
             raise HTTPException(404, "no such analysis")
+        return Response(status_code=204)
+
+    @app.get("/v1/analyses/{analysis_id}/report", response_class=Response, tags=["analyses"],
+             responses={**errors(401, 404, 409, 429), 200: {"content": {"text/html": {"schema": {"type": "string"}}},
+                                                             "description": "The HTML report"}})
+    def get_report(analysis_id: AnalysisId, who: Principal = Depends(caller)):
+        """The self-contained HTML report of a finished analysis (409 while it runs)."""
+        row = owned(analysis_id, who)
         if not row["report"] or not Path(row["report"]).exists():
-            raise HTTPException(409, f"no report yet (status {row['status']})")
-        return FileResponse(row["report"], media_type="text/html")
+            raise HTTPException(409, f"no report (status {row['status']})")
+        return FileResponse(row["report"], media_type="text/html", headers={"Content-Security-Policy": REPORT_CSP})
 
-    @app.post("/v1/analyses/{analysis_id}/feedback", status_code=201)
-    def post_feedback(analysis_id: int, feedback: Feedback) -> dict:
+    @app.get("/v1/analyses/{analysis_id}/thumbnail", response_class=Response, tags=["analyses"],
+             responses={**errors(401, 404, 409, 429), 200: {"content": {"image/jpeg": {"schema": {
+                 "type": "string", "format": "binary"}}}, "description": "A small JPEG of the upload"}})
+    def get_thumbnail(analysis_id: AnalysisId, who: Principal = Depends(caller)):
+        """A small JPEG of the upload (a video's first sampled frame), made once the analysis ran."""
+        row = owned(analysis_id, who)
+        if not row["thumbnail"] or not Path(row["thumbnail"]).exists():
+            raise HTTPException(409, f"no thumbnail (status {row['status']})")
+        return FileResponse(row["thumbnail"], media_type="image/jpeg")
+
+    @app.post("/v1/analyses/{analysis_id}/feedback", status_code=201, response_model=FeedbackCreated,
+              tags=["analyses"], responses=errors(400, 401, 403, 404, 429))
+    def post_feedback(analysis_id: AnalysisId, feedback: Feedback, who: Principal = Depends(caller)) -> FeedbackCreated:
         """Rate the explanations of an analysis (stored with it; `fakelens history --feedback` exports them)."""
-        try:
-            fid = store.add_feedback(analysis_id, feedback.clarity, feedback.helpfulness, feedback.agree,
-                                     feedback.comment)
-        except LookupError:
-            raise HTTPException(404, "no such analysis") from None
-        return {"id": fid, "analysis": analysis_id}
+        owned(analysis_id, who)
+        fid = store.add_feedback(analysis_id, feedback.clarity, feedback.helpfulness, feedback.agree, feedback.comment)
+        return FeedbackCreated(id=fid, analysis=analysis_id)
 
-    @app.get("/v1/analyses")
-    def list_analyses(limit: int = Query(50, ge=1, le=1000)) -> list[dict]:
-        """Past analyses, newest first."""
-        return [{k: r[k] for k in ("id", "status", "created", "label", "score", "sha256")} for r in store.list(limit)]
+    # The page, its sign-in, the docs and the schema: for people and tools, not part of the API.
+    def page(request: Request, template: str, status: int = 200, csp: str = PAGE_CSP, **context) -> HTMLResponse:
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        html = _templates.get_template(template).render(csrf=token, version=VERSION, **context)
+        response = HTMLResponse(html, status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
+        if CSRF_COOKIE not in request.cookies:
+            response.set_cookie(CSRF_COOKIE, token, samesite="strict", secure=request.url.scheme == "https")
+        return response
 
-    @app.get("/", response_class=HTMLResponse)
-    def page() -> str:
-        return PAGE
+    def signed_in(request: Request) -> Principal | None:
+        return gate.identify(request)
 
-    @app.exception_handler(ValueError)
-    async def bad_value(_, exc: ValueError):
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request, label: str | None = None, q: str | None = None):
+        who = signed_in(request)
+        if who is None:  # the sign-in form, answered 401 like every other route without a key
+            return page(request, "signin.html", 401)
+        return page(request, "index.html", who=who, auth=gate.required(), label=label or "", q=q or "",
+                    rows=_page_rows(store.list(100, label or None, owner=who.owner, search=q)))
+
+    @app.get("/history", response_class=HTMLResponse, include_in_schema=False)
+    def history_fragment(request: Request, label: str | None = None, q: str | None = None,
+                         who: Principal = Depends(caller)):
+        """The history list alone, for the page's script to swap in after a change."""
+        return page(request, "history.html", rows=_page_rows(store.list(100, label or None, owner=who.owner, search=q)))
+
+    @app.post("/session", include_in_schema=False)
+    def sign_in(request: Request, key: str = Form("")):
+        """Sign the page in: the key goes into an HttpOnly, SameSite=Strict cookie."""
+        check_same_origin(request)
+        found = gate.key(key.strip()) if key.strip() else None
+        if found is None:
+            return page(request, "signin.html", 401, error="That key is not valid (or was revoked).")
+        response = RedirectResponse("/", 303)
+        secure = request.url.scheme == "https"
+        response.set_cookie(KEY_COOKIE, key.strip(), httponly=True, samesite="strict", secure=secure)
+        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), samesite="strict", secure=secure)
+        return response
+
+    @app.post("/session/end", include_in_schema=False)
+    def sign_out(request: Request):
+        check_same_origin(request)
+        response = RedirectResponse("/", 303)
+        response.delete_cookie(KEY_COOKIE)
+        return response
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request, who: Principal = Depends(caller)):
+        """Swagger UI, its assets served from the fastapi-offline package (nothing from another host)."""
+        return page(request, "docs.html", csp=DOCS_CSP)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(who: Principal = Depends(caller)) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.mount("/static/swagger", StaticFiles(packages=[("fastapi_offline", "static")]), name="swagger")
+    app.mount("/static", StaticFiles(packages=[("fakelens.service", "static")]), name="static")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette lists only the first matching route's methods
+            headers["Allow"] = ", ".join(sorted(_allowed_methods(app, request.scope)))
+        return JSONResponse({"detail": str(exc.detail)}, exc.status_code, headers=headers)
 
     return app
 
 
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>fakelens</title>
-<style>body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em}
-#drop{border:2px dashed #999;padding:2em;text-align:center;border-radius:8px}
-#status{margin:1em 0;font-size:1.1em} iframe{width:100%;height:80vh;border:1px solid #ddd}</style></head>
-<body><h1>fakelens</h1><p>Is this face a deepfake, and why? Choose or drop an image or a video.</p>
-<div id="drop"><input type="file" id="file" accept="image/*,video/*"></div>
-<div id="status"></div><iframe id="report" title="report" hidden></iframe>
-<script>
-const statusEl = document.getElementById('status');
-async function send(file) {
-  const body = new FormData(); body.append('file', file);
-  statusEl.textContent = 'uploading ' + file.name + ' ...';
-  const r = await fetch('/v1/analyses', {method: 'POST', body});
-  const j = await r.json();
-  if (!r.ok) { statusEl.textContent = 'error: ' + j.detail; return; }
-  poll(j.id);
-}
-async function poll(id) {
-  const r = await fetch('/v1/analyses/' + id); const j = await r.json();
-  if (j.status === 'queued' || j.status === 'running') { statusEl.textContent = j.status + ' ...'; setTimeout(() => poll(id), 500); return; }
-  const res = j.result || {};
-  statusEl.innerHTML = '<b id="verdict">' + (res.label || j.status) + '</b>' +
-    (res.score != null ? ' (probability of fake ' + res.score.toFixed(3) + ')' : '') + (res.error ? ': ' + res.error : '');
-  if (j.status === 'done') { const f = document.getElementById('report'); f.src = '/v1/analyses/' + id + '/report'; f.hidden = false; }
-}
-document.getElementById('file').addEventListener('change', e => send(e.target.files[0]));
-const drop = document.getElementById('drop');
-drop.addEventListener('dragover', e => e.preventDefault());
-drop.addEventListener('drop', e => { e.preventDefault(); send(e.dataTransfer.files[0]); });
-</script></body></html>"""
+def _allowed_methods(app: FastAPI, scope) -> set[str]:
+    methods = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= route.methods
+    return methods

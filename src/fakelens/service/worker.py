@@ -1,0 +1,252 @@
+"""The web app's analyses: a queue, one thread that hands each upload to a child process, and the
+child process that analyzes it and writes its report and thumbnail.
+
+The analysis runs in a child process so that the time budget can be enforced from outside: Python
+cannot stop a thread, and SIGALRM (what `fakelens analyze --time-budget` uses) works only in a main
+thread. The worker thread waits at most the budget for each upload; past it the child is killed
+(the upload fails with a one-line reason) and a fresh child, models loaded again, takes the next
+one. A child that dies (out of memory, a crash in native code) is replaced the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from fakelens.records import Analysis
+from fakelens.store import HistoryStore, data_dir
+
+STARTUP_TIMEOUT_S = 600  # loading the models in a fresh child (not counted in the time budget)
+THUMBNAIL_SIDE = 160
+
+
+@dataclass(frozen=True)
+class Job:
+    """One queued upload, as sent to the child process. Every path is under the data directory."""
+
+    id: int
+    upload: str
+    filename: str
+    kind: str
+    report: str
+    thumbnail: str
+    artifacts: str
+
+
+@dataclass
+class JobResult:
+    """What the child sends back: the analysis and the files it wrote (None when it could not)."""
+
+    analysis: Analysis
+    report: str | None = None
+    thumbnail: str | None = None
+
+
+class Models:
+    """The models of one child process, each loaded once (the video model on the first video)."""
+
+    def __init__(self):
+        from fakelens.detector import Detector
+
+        self.det = Detector.load()
+        self.videos = None
+
+    def video_detector(self):
+        if self.videos is None:
+            from fakelens.video.analyze import VideoDetector
+
+            self.videos = VideoDetector.load(frames=self.det)
+        return self.videos
+
+
+def analyze_upload(models: Models, path: str, methods: str, artifacts: Path) -> tuple[Analysis, list[dict]]:
+    """The web worker's one call into the analysis: the `fakelens analyze` record of an upload and its
+    explanation records (the place to swap in another pipeline)."""
+    from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
+    from fakelens.video import is_video
+
+    result = models.video_detector().analyze(path) if is_video(path) else models.det.analyze(path)
+    records = []
+    if result.label in ("real", "fake") and methods:
+        records = list(explain_paths(models.det, [path], parse_methods(methods), artifacts, videos=models.videos))
+        attach_explanations(result, records)
+    return result, records
+
+
+def make_thumbnail(path: str, out: Path, side: int = THUMBNAIL_SIDE) -> str | None:
+    """A small JPEG of an image (a video's first sampled frame) for the history list; None if unreadable."""
+    from PIL import Image
+
+    from fakelens.video import is_video
+
+    try:
+        if is_video(path):
+            from fakelens.video.decode import read_video
+
+            frames, _ = read_video(path, num_frames=1, max_side=2 * side)
+            rgb = frames[0].rgb
+        else:
+            from fakelens.imageio import load_rgb
+
+            rgb = load_rgb(path)
+        im = Image.fromarray(rgb)
+        im.thumbnail((side, side))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        im.convert("RGB").save(out, "JPEG", quality=82)
+        return str(out)
+    except Exception:  # noqa: BLE001 - no thumbnail is fine: the page shows a placeholder
+        return None
+
+
+def run_job(job: Job, models: Models, methods: str) -> JobResult:
+    """Analyze one upload, then write its report (named by the upload's original name) and thumbnail."""
+    from fakelens.report import write_report
+
+    try:
+        result, records = analyze_upload(models, job.upload, methods, Path(job.artifacts))
+    except Exception as e:  # noqa: BLE001 - a failed upload is reported, the child lives on
+        result, records = _failed(job, f"analysis failed: {type(e).__name__}: {e}"), []
+    report = None
+    try:
+        report = str(write_report(result, Path(job.report), records, feedback_id=job.id, name=job.filename))
+    except Exception as e:  # noqa: BLE001 - the result stands without its report
+        print(f"fakelens: no report for analysis {job.id}: {type(e).__name__}: {e}", file=sys.stderr)
+    thumbnail = make_thumbnail(job.upload, Path(job.thumbnail)) if result.label != "error" else None
+    return JobResult(result, report, thumbnail)
+
+
+def _failed(job: Job, message: str) -> Analysis:
+    return Analysis(path=job.upload, kind="video" if job.kind == "video" else "image", label="error", score=None,
+                    faces=[], error=message)
+
+
+def child_main() -> None:
+    """The child process (`python -c ...`, see AnalysisProcess): load the models, say so, then analyze
+    jobs read from one pipe, answering on the other, until the server closes them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then ends this process
+    jobs, results = Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False)
+    methods = sys.argv[3]
+    try:
+        models = Models()
+    except Exception as e:  # noqa: BLE001 - the parent reports it on the upload
+        results.send(f"could not load the models: {type(e).__name__}: {e}")
+        return
+    results.send(None)
+    while True:
+        try:
+            job = jobs.recv()
+        except (EOFError, OSError):  # the server is gone
+            return
+        results.send(run_job(job, models, methods))
+
+
+class AnalysisProcess:
+    """A child process that keeps the models loaded and analyzes one upload at a time; killed and
+    replaced when it runs past the time budget or dies. It is a fresh interpreter (not a fork of
+    the server's threads, nor a multiprocessing spawn that would import the caller's main module),
+    talking over two pipes."""
+
+    def __init__(self, methods: str):
+        self.methods = methods
+        self.proc: subprocess.Popen | None = None
+        self.jobs: Connection | None = None
+        self.results: Connection | None = None
+
+    def _start(self) -> str | None:
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        code = "from fakelens.service.worker import child_main; child_main()"
+        self.proc = subprocess.Popen([sys.executable, "-c", code, str(job_r), str(res_w), self.methods],
+                                     pass_fds=(job_r, res_w), stdin=subprocess.DEVNULL)
+        os.close(job_r)
+        os.close(res_w)
+        self.jobs, self.results = Connection(job_w, readable=False), Connection(res_r, writable=False)
+        try:
+            ready = self.results.poll(STARTUP_TIMEOUT_S)
+            problem = self.results.recv() if ready else "the models did not load in time"
+        except (EOFError, OSError):
+            problem = f"the analysis process exited while loading the models (exit code {self.proc.wait()})"
+        if problem:
+            self.close()
+        return problem
+
+    def run(self, job: Job, budget_s: float | None) -> JobResult:
+        """Analyze `job` in the child; an error result past `budget_s` seconds or when the child dies."""
+        if self.proc is None or self.proc.poll() is not None:
+            problem = self._start()
+            if problem:
+                return JobResult(_failed(job, problem))
+        proc = self.proc
+        try:
+            self.jobs.send(job)
+            if self.results.poll(budget_s or None):
+                return self.results.recv()
+            message = f"gave up after the time budget of {budget_s:g} s per file: {job.filename}"
+        except (EOFError, OSError, AttributeError):  # AttributeError: closed meanwhile by the shutdown
+            message = f"the analysis process died (exit code {proc.wait()}) on {job.filename}"
+        self.close()
+        return JobResult(_failed(job, message))
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait(10)
+        for conn in (self.jobs, self.results):
+            if conn is not None:
+                conn.close()
+        self.jobs = self.results = None
+
+
+class Worker:
+    """One background thread that runs queued uploads in order, each in the analysis process."""
+
+    def __init__(self, store: HistoryStore, methods: str, budget_s: float | None):
+        self.store, self.budget_s = store, budget_s
+        self.process = AnalysisProcess(methods)
+        self.jobs: queue.Queue = queue.Queue()
+        self._closing = False
+        self.thread = threading.Thread(target=self._run, daemon=True, name="fakelens-worker")
+        self.thread.start()
+
+    def submit(self, id: int, upload: Path, filename: str, kind: str) -> None:
+        """Queue an upload stored at `upload` (the row `id` exists already)."""
+        root = data_dir()
+        self.jobs.put(Job(id, str(upload), filename, kind, str(root / "reports" / f"{id}.html"),
+                          str(root / "thumbnails" / f"{id}.jpg"), str(root / "artifacts" / upload.stem)))
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                if not self.store.set_status(job.id, "running"):
+                    continue  # deleted while queued
+                done = self.process.run(job, self.budget_s)
+                if self._closing:
+                    return  # interrupted by the shutdown: not a result
+                if not self.store.finish(job.id, done.analysis, done.report, done.thumbnail):
+                    from fakelens.store.history import remove_files
+
+                    remove_files({"path": job.upload, "report": done.report, "thumbnail": done.thumbnail})
+            except Exception as e:  # noqa: BLE001 - the worker lives on (e.g. the database was briefly locked)
+                if self._closing:
+                    return
+                print(f"fakelens: analysis {job.id} not recorded: {type(e).__name__}: {e}", file=sys.stderr)
+            finally:
+                self.jobs.task_done()
+
+    def close(self) -> None:
+        """Stop the thread and the child process (a running analysis is abandoned)."""
+        self._closing = True
+        self.jobs.put(None)
+        self.process.close()
