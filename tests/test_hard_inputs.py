@@ -8,7 +8,8 @@ import time
 import pytest
 from fuzz_corpus import build_corpus
 
-from fakelens.scan import local
+from fakelens.pipeline import AnalysisOptions
+from fakelens.scan import worker as scan_worker
 
 BUDGET_S = 30.0  # per file; nothing in the corpus needs more than a second
 
@@ -26,18 +27,17 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def worker(tiny_checkpoint, tiny_video_model):
     """The scan worker's own state (models loaded once), in this process."""
-    local._init_worker(str(tiny_checkpoint), str(tiny_video_model), BUDGET_S)
+    scan_worker.init(AnalysisOptions(model=str(tiny_checkpoint), video_model=str(tiny_video_model), budget_s=BUDGET_S))
     yield
-    local._WORKER.clear()
 
 
 def test_every_hard_input_gets_an_analysis_or_a_one_line_error(corpus, worker):
     assert len(corpus) >= 500
-    reference = local.analyze_one(str(corpus[0].path))  # face.png, before anything else ran
+    reference = scan_worker.analyze_one(str(corpus[0].path))  # face.png, before anything else ran
     slowest, problems = 0.0, []
     for case in corpus:
         t0 = time.perf_counter()
-        rec = local.analyze_one(str(case.path))
+        rec = scan_worker.analyze_one(str(case.path))
         slowest = max(slowest, time.perf_counter() - t0)
         json.dumps(rec)  # the record is plain JSON
         label, error = rec["label"], rec.get("error")
@@ -53,18 +53,18 @@ def test_every_hard_input_gets_an_analysis_or_a_one_line_error(corpus, worker):
             problems.append(f"{case.path.name} ({case.kind}, expected {case.expect}): {label} {error}")
     assert not problems, "\n".join(problems)
     assert slowest < BUDGET_S
-    again = local.analyze_one(str(corpus[0].path))  # no state carried across 600 files
+    again = scan_worker.analyze_one(str(corpus[0].path))  # no state carried across 600 files
     assert again["score"] == reference["score"] and again["faces"] == reference["faces"]
 
 
 def test_memory_stays_flat_across_repeated_hard_inputs(corpus, worker):
     sample = corpus[::4]
     for case in sample:  # warm-up: allocator pools, lazily loaded models
-        local.analyze_one(str(case.path))
+        scan_worker.analyze_one(str(case.path))
     before = _rss_mb()
     for _ in range(2):
         for case in sample:
-            local.analyze_one(str(case.path))
+            scan_worker.analyze_one(str(case.path))
     growth = _rss_mb() - before
     assert growth < 64, f"resident memory grew {growth:.0f} MB over {2 * len(sample)} files"
 

@@ -65,28 +65,18 @@ def analyze(
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     if fmt not in ("table", "json"):
         fail(f"--format must be table or json, not {fmt!r}", 2)
-    if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0) or time_budget < 0:
-        fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0", 2)
-    _check_face_detector(face_detector)
-    from fakelens.detector import Detector
+    options = _options(model, video_model, threshold, face_detector, whole_image, frames, every, fps, time_budget)
     from fakelens.media import file_sha256, safe_stem
-    from fakelens.video import is_video
+    from fakelens.pipeline import Analyzer
 
     if report is not None and not explain:
         explain = "gradcam,occlusion"  # a report always shows evidence: two quick methods unless told otherwise
-    methods = []
-    if explain:  # the explainers pull in Captum and SciPy (about 1.4 s): only when asked for
-        from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
-
-        try:
-            methods = parse_methods(explain)
-        except ValueError as e:
-            fail(str(e), 2)
+    methods = _methods(explain) if explain else []
+    analyzer = Analyzer(options)
     try:
-        det = Detector.load(model, threshold=threshold, face_detector=face_detector)
+        det = analyzer.images
     except FakelensError as e:
         fail(str(e))
-    videos = None
     failed = False
     table, summaries = None, []
     store = None
@@ -97,29 +87,20 @@ def analyze(
     if fmt == "table":
         table = Table(Column("path", overflow="fold"), "kind", "label", "score", "faces", Column("note", overflow="fold"),
                       title=f"fakelens analyze (model {det.name}, threshold {det.threshold:.2f})")
-    for path in paths:
-        if is_video(path):
-            if videos is None:
-                from fakelens.video.analyze import VideoDetector
-
-                try:
-                    videos = VideoDetector.load(video_model, frames=det)
-                except FakelensError as e:
-                    fail(str(e))
-            result = videos.analyze(path, num_frames=frames, every=every, fps=fps, budget_s=time_budget or None)
-        else:
-            result = det.analyze(str(path), whole_image=whole_image, budget_s=time_budget or None)
+    for analysis in analyzer.analyze_many([str(p) for p in paths]):
+        result, path = analysis.record, analysis.record.path
         records = []
-        if methods and result.label in ("real", "fake"):
-            records = list(explain_paths(det, [str(path)], methods, explain_out, whole_image, videos=videos,
-                                         video_model=video_model))
-            attach_explanations(result, records)
+        if methods and analysis.ok:
+            try:
+                records = analyzer.explain(analysis, methods, explain_out)
+            except FakelensError as e:
+                fail(str(e))
         if report is not None:
             from fakelens.report import write_report
 
             single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
             target = report if single else report / f"{safe_stem(path)}.html"
-            write_report(result, target, records)
+            write_report(result, target, records, picture=analysis.image)
         if store is not None:
             p = Path(path)
             digest = file_sha256(p) if p.is_file() else None
@@ -134,9 +115,12 @@ def analyze(
         else:
             colour = {"fake": "red", "real": "green", "error": "yellow"}.get(result.label, "")
             note = result.error or ", ".join(sorted({fl for f in result.faces for fl in f.flags}))
+            if result.manipulation:
+                note = "; ".join(filter(None, [KIND_WORDS[result.manipulation], note]))
             if result.kind == "video" and result.frames is not None:
-                note = "; ".join(filter(None, [f"{len({f.index for f in result.frames})} frames with faces, "
-                                              f"{len(result.tracks)} tracks", *(result.warnings or [])]))
+                note = "; ".join(filter(None, [KIND_WORDS.get(result.manipulation),
+                                               f"{len({f.index for f in result.frames})} frames with faces, "
+                                               f"{len(result.tracks)} tracks", *(result.warnings or [])]))
             table.add_row(str(result.path), result.kind, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
                           "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
             if result.summary:
@@ -146,6 +130,30 @@ def analyze(
         for line in summaries:
             out.print(line, highlight=False)
     raise typer.Exit(1 if failed else 0)
+
+
+KIND_WORDS = {"face_swap": "looks like a face swapped onto another head", "synthetic": "looks like a face generated whole"}
+
+
+def _options(model, video_model, threshold, face_detector, whole_image, frames, every, fps, time_budget):
+    """The pipeline's options from the flags that analyze, explain and scan share (usage errors exit 2)."""
+    from fakelens.pipeline import AnalysisOptions
+
+    if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0) or time_budget < 0:
+        fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0", 2)
+    _check_face_detector(face_detector)
+    return AnalysisOptions(model=str(model) if model else None, video_model=str(video_model) if video_model else None,
+                           threshold=threshold, face_detector=face_detector, whole_image=whole_image, frames=frames,
+                           every=every, fps=fps, budget_s=time_budget or None)
+
+
+def _methods(spec: str) -> list[str]:
+    from fakelens.explain.run import parse_methods
+
+    try:
+        return parse_methods(spec)
+    except ValueError as e:
+        fail(str(e), 2)
 
 
 @app.command()
@@ -266,23 +274,27 @@ def scan(
     engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data; pip install 'fakelens[ray]').")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local Ray instance).")] = None,
     time_budget: Annotated[float, typer.Option("--time-budget", help="Seconds per file before it is given up as an error (0: no limit).")] = 300,
+    whole_image: Annotated[bool, typer.Option("--whole-image", help="Skip face detection: each image is already a face crop.")] = False,
+    frames: Annotated[int, typer.Option("--frames", help="Videos: frames sampled uniformly.")] = 32,
+    every: Annotated[Optional[int], typer.Option("--every", help="Videos: every k-th frame instead.")] = None,
+    fps: Annotated[Optional[float], typer.Option("--fps", help="Videos: frames per second instead.")] = None,
+    face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
     """Analyze every image and video (found by content) in a folder; resumable after a kill."""
     from fakelens.scan import scan as run_scan
 
     if not source.exists():
         fail(f"no such folder or list: {source}", 2)
-    if (workers is not None and workers < 1) or engine not in ("local", "ray") or time_budget < 0:
-        fail("--workers must be >= 1, --engine local or ray, --time-budget >= 0", 2)
+    if (workers is not None and workers < 1) or engine not in ("local", "ray"):
+        fail("--workers must be >= 1 and --engine local or ray", 2)
+    options = _options(model, video_model, None, face_detector, whole_image, frames, every, fps, time_budget)
     store = None
     if save:
         from fakelens.store import HistoryStore
 
         store = HistoryStore()
     counts: dict[str, int] = {}
-    records = run_scan(source, out_file, workers, str(model) if model else None,
-                       str(video_model) if video_model else None, progress=True, engine=engine, ray_address=ray_address,
-                       budget_s=time_budget or None)
+    records = run_scan(source, out_file, workers, options, progress=True, engine=engine, ray_address=ray_address)
     for rec in _guarded(records):
         counts[rec["label"]] = counts.get(rec["label"], 0) + 1
         if store is not None:
@@ -434,23 +446,23 @@ def explain(
     faithfulness_steps: Annotated[int, typer.Option(help="Deletion/insertion steps per map (0: skip the measurement).")] = 32,
     box: Annotated[Optional[str], typer.Option(help="drise: explain this box x0,y0,x1,y1 (e.g. a missed face) instead of the detections.")] = None,
     face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
+    frames: Annotated[int, typer.Option("--frames", help="Videos: frames sampled uniformly.")] = 32,
+    every: Annotated[Optional[int], typer.Option("--every", help="Videos: every k-th frame instead.")] = None,
+    fps: Annotated[Optional[float], typer.Option("--fps", help="Videos: frames per second instead.")] = None,
+    time_budget: Annotated[float, typer.Option("--time-budget", help="Seconds per file for the analysis (0: no limit).")] = 300,
 ) -> None:
     """Explain every face: a map per method (.npy), an overlay beside the face (.png), a record per (face, method).
 
     Videos: image methods run on the most suspicious frames of each face track; shap-frames and
     shap-windows say how much each frame or window of the track moved the verdict (a bar chart PNG)."""
-    from fakelens.detector import Detector
-    from fakelens.explain.run import explain_paths, parse_methods
+    from fakelens.pipeline import Analyzer
 
     if fmt not in ("table", "json") or target not in ("verdict", "fake", "real"):
         fail("--format must be table or json; --target verdict, fake or real", 2)
-    _check_face_detector(face_detector)
+    analyzer = Analyzer(_options(model, video_model, None, face_detector, whole_image, frames, every, fps, time_budget))
+    methods = _methods(method)
     try:
-        methods = parse_methods(method)
-    except ValueError as e:
-        fail(str(e), 2)
-    try:
-        det = Detector.load(model, face_detector=face_detector)
+        _ = analyzer.images
     except FakelensError as e:
         fail(str(e))
     failed = False
@@ -465,9 +477,15 @@ def explain(
             assert len(drise_box) == 4 and drise_box[0] < drise_box[2] and drise_box[1] < drise_box[3]
         except (ValueError, AssertionError):
             fail(f"--box must be x0,y0,x1,y1 with x0 < x1 and y0 < y1, not {box!r}", 2)
-    for rec in explain_paths(det, [str(p) for p in paths], methods, out_dir, whole_image, target,
-                             key_frames=key_frames, video_model=video_model, faithfulness=faithfulness_steps,
-                             drise_box=drise_box):
+    def records():
+        for analysis in analyzer.analyze_many([str(p) for p in paths]):
+            try:
+                yield from analyzer.explain(analysis, methods, out_dir, target, key_frames, faithfulness_steps,
+                                            drise_box, attach=False)
+            except FakelensError as e:  # a model file that cannot load (e.g. gradient methods without torch)
+                fail(str(e))
+
+    for rec in records():
         failed |= rec["error"] is not None
         if fmt == "json":
             print(json.dumps(rec), flush=True)

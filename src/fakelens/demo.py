@@ -36,30 +36,32 @@ def make_samples(folder: Path, seed: int = 0) -> list[Path]:
 
 
 def main(out: str = "demo-out") -> int:
-    from fakelens.detector import Detector
-    from fakelens.video.analyze import VideoDetector
+    import importlib.util
+
+    from fakelens.pipeline import Analyzer
     from fakelens.video.synth import face_clips
 
     folder = Path(out)
     paths = make_samples(folder)
     clips = face_clips(folder)
-    det = Detector.load()
-    videos = VideoDetector.load(frames=det)
-    results = list(det.analyze_many(paths)) + [videos.analyze(c) for c in clips]
+    analyzer = Analyzer()
+    analyses = list(analyzer.analyze_many([str(p) for p in paths + list(clips)]))
+    results = [a.record for a in analyses]
     (folder / "analysis.jsonl").write_text("".join(json.dumps(r.to_dict()) + "\n" for r in results))
+    det, videos = analyzer.images, analyzer.videos
     print(f"models: {det.name} (threshold {det.threshold:.3f}), {videos.name} (threshold {videos.threshold:.3f})")
     for r in results:
         score = "-" if r.score is None else f"{r.score:.3f}"
-        extra = ""
+        extra = f"  {r.manipulation}" if r.manipulation else ""
         if r.kind == "video" and r.tracks:
-            extra = (f"  frames {len(r.frames)}, windows {len(r.windows)}, "
-                     f"frame-model mean {r.tracks[0].frame_mean:.3f}")
+            extra += (f"  frames {len(r.frames)}, windows {len(r.windows)}, "
+                      f"frame-model mean {r.tracks[0].frame_mean:.3f}")
         print(f"  {r.path:40s} {r.kind:6s} {r.label:8s} score {score:>6s}  faces {len(r.faces)}{extra}")
-    from fakelens.explain.run import explain_paths
-
-    records = list(explain_paths(det, [str(p) for p in paths[:2]], ["gradcam", "lime"], folder / "explanations"))
+    # Grad-CAM needs torch (fakelens[torch], which `make` installs); without it LIME and occlusion.
+    methods = ["gradcam", "lime"] if importlib.util.find_spec("torch") else ["lime", "occlusion"]
+    records = [rec for a in analyses[:2] for rec in analyzer.explain(a, methods, folder / "explanations", attach=False)]
     faces = {(r["path"], tuple(r["face"])) for r in records if r["face"]}
-    print(f"explanations (Grad-CAM, LIME) of {len(faces)} faces in {(folder / 'explanations').resolve()}")
+    print(f"explanations ({', '.join(methods)}) of {len(faces)} faces in {(folder / 'explanations').resolve()}")
     print(f"inputs and analysis.jsonl written to {folder.resolve()}")
     return 1 if any(r.label == "error" for r in results) else 0
 

@@ -57,7 +57,7 @@ class AnalysisResult:
     """The record (`record.to_dict()` is the JSON contract) and the prepared inputs behind it."""
 
     record: Analysis
-    image: np.ndarray | None = None  # the decoded picture (images)
+    image: np.ndarray | None = None  # the decoded picture (a video: the frame of its most suspicious face)
     faces: list[PreparedFace] = field(default_factory=list)  # images: every face, as scored
     tracks: list = field(default_factory=list)  # videos: fakelens.video.analyze.TrackData per face track
 
@@ -140,6 +140,22 @@ class Analyzer:
                     yield self._finish(p, prep, (scores[i:i + n], kinds[i:i + n]))
                     i += n
 
+    def explain(self, result: AnalysisResult, methods: list[str], out: str | os.PathLike, target: str = "verdict",
+                key_frames: int = 3, faithfulness: int = 32, drise_box: tuple | None = None,
+                attach: bool = True) -> list[dict]:
+        """Explanation records of an analysis (fakelens.explain.run.explain), from what it carries; with
+        `attach`, its record also gets the plain-language summary and the most faithful map per face."""
+        from pathlib import Path
+
+        from fakelens.explain.run import attach_explanations, explain
+
+        videos = self.videos if result.record.kind == "video" and result.ok else None
+        records = list(explain(result, methods, Path(out), self.images, videos, target, key_frames=key_frames,
+                               faithfulness=faithfulness, drise_box=drise_box))
+        if attach and result.ok:
+            attach_explanations(result.record, records)
+        return records
+
     # Images: decode and find faces (_prepare), then score and build the record (_finish).
     def _prepare(self, path, alarm: bool = False) -> "_Prepared":
         t0 = time.perf_counter()
@@ -184,6 +200,7 @@ class Analyzer:
             return AnalysisResult(Analysis(path=str(path), kind="video", label="error", score=None, faces=[],
                                            error=str(e)))
         tracks: list = []
+        frame: list = []
         record = videos.analyze(path, num_frames=o.frames, every=o.every, fps=o.fps, details=tracks,
-                                budget_s=o.budget_s)
-        return AnalysisResult(record, tracks=tracks)
+                                budget_s=o.budget_s, key_frame=frame)
+        return AnalysisResult(record, image=frame[0] if frame else None, tracks=tracks)

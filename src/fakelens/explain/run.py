@@ -10,13 +10,12 @@ import torch
 from PIL import Image
 
 from fakelens.detector import Detector
-from fakelens.errors import FakelensError
 from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
 from fakelens.explain.render import overlay, superpixel_panels
 from fakelens.explain.summary import MethodEvidence, summarize_face, summarize_windows
-from fakelens.imageio import load_rgb
 from fakelens.media import safe_stem
 from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
+from fakelens.records import verdict
 from fakelens.video.track import window_starts
 
 
@@ -38,70 +37,63 @@ def parse_methods(spec: str) -> list[str]:
 
 
 
-def explain_paths(det: Detector, paths: list[str], methods: list[str], out: Path, whole_image: bool = False,
-                  target: str = "verdict", options: dict[str, dict] | None = None, key_frames: int = 3,
-                  video_model: Path | None = None, faithfulness: int = FAITHFULNESS_STEPS,
-                  videos=None, drise_box: tuple[int, int, int, int] | None = None) -> Iterator[dict]:
-    """Yield one record per (input, face, method); inputs that fail yield one record with `error`.
+def explain(result, methods: list[str], out: Path, images: Detector, videos=None, target: str = "verdict",
+            options: dict[str, dict] | None = None, key_frames: int = 3, faithfulness: int = FAITHFULNESS_STEPS,
+            drise_box: tuple[int, int, int, int] | None = None) -> Iterator[dict]:
+    """Yield one record per (face, method) of an analysis (fakelens.pipeline.AnalysisResult), from the
+    crops, landmarks and tracks it carries: nothing is decoded or detected again. An input that
+    failed or holds no face yields one record saying so.
 
-    Videos: image methods explain the `key_frames` most suspicious frames of every face track,
-    the temporal methods (shap-frames, shap-windows) the track's sequence. `faithfulness` is the
-    number of deletion/insertion steps measured per image map (0: not measured). `videos`: an
-    already loaded VideoDetector (else the one `video_model` names is loaded at the first video).
-    `drise_box`: D-RISE explains this box (e.g. a face the detector missed) instead of the detections.
+    Videos: image methods explain the `key_frames` most suspicious frames of every face track, the
+    temporal methods (shap-frames, shap-windows) the track's sequence (`videos`: the VideoDetector
+    that analyzed it). `faithfulness` is the number of deletion/insertion steps measured per image
+    map (0: not measured). `drise_box`: D-RISE explains this box (e.g. a face the detector missed)
+    instead of the detections.
     """
-    from fakelens.video import is_video
-
+    record, path = result.record, result.record.path
     out.mkdir(parents=True, exist_ok=True)
+    stem = safe_stem(path)
+    if record.label == "error":
+        yield {"path": path, "face": None, "method": None, "error": record.error}
+        return
     image_methods = [m for m in methods if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 4]
-    explainers = {m: create_explainer(m, det.model, **(options or {}).get(m, {})) for m in image_methods}
-    for path in paths:
-        stem = safe_stem(path)
-        if is_video(path):
-            if videos is None:
-                from fakelens.video.analyze import VideoDetector
-
-                try:
-                    videos = VideoDetector.load(video_model, frames=det)
-                except FakelensError as e:
-                    yield {"path": str(path), "face": None, "method": None, "error": str(e)}
-                    continue
-            yield from _explain_video(videos, str(path), methods, explainers, out, stem, target, options, key_frames,
-                                      faithfulness)
-            continue
-        try:
-            rgb = load_rgb(path)
-        except FakelensError as e:
-            yield {"path": str(path), "face": None, "method": None, "error": str(e)}
-            continue
-        h, w = rgb.shape[:2]
-        if drise_box is not None and "drise" in methods:
-            rec = _drise_record(det, rgb, tuple(int(v) for v in drise_box), out, f"{stem}-box")
+    if record.kind == "video":
+        if record.label == "no_face" or not result.tracks:
+            yield {"path": path, "face": None, "method": None, "label": "no_face", "error": None}
+            return
+        classifier = videos.frame_classifier
+        explainers = {m: create_explainer(m, classifier, **(options or {}).get(m, {})) for m in image_methods}
+        yield from _explain_video(videos, result, methods, explainers, out, stem, target, options, key_frames,
+                                  faithfulness)
+        return
+    rgb = result.image
+    if drise_box is not None and "drise" in methods:
+        rec = _drise_record(images, rgb, tuple(int(v) for v in drise_box), out, f"{stem}-box")
+        rec.pop("_map")
+        yield {"path": path, "face": list(drise_box), **rec}
+    if not result.faces:
+        yield {"path": path, "face": None, "method": None, "label": "no_face", "error": None}
+        return
+    explainers = {m: create_explainer(m, images.model, **(options or {}).get(m, {})) for m in image_methods}
+    faces = result.faces
+    crops = np.stack([f.crop for f in faces])
+    scores = np.array([f.score for f in faces])
+    tgts = [verdict(s, images.threshold) if target == "verdict" else target for s in scores]
+    per_face: dict[int, list] = {}
+    for rec in _explain_crops(images.model, explainers, crops, tgts, scores, out, stem,
+                              [f"face{i}" for i in range(len(crops))], faithfulness):
+        per_face.setdefault(rec.pop("_i"), []).append(rec)
+    whole = any(f.landmarks is None for f in faces)
+    if "drise" in methods and not whole and drise_box is None:
+        for i, f in enumerate(faces):
+            per_face.setdefault(i, []).append(_drise_record(images, rgb, tuple(f.box), out, f"{stem}-face{i}"))
+    for i, recs in per_face.items():
+        label = verdict(float(scores[i]), images.threshold)
+        text, facts = summarize_face(label, float(scores[i]), images.threshold, _evidence(recs), faces[i].landmarks)
+        for rec in recs:
             rec.pop("_map")
-            yield {"path": str(path), "face": list(drise_box), **rec}
-        found = det.face_crops(rgb, whole_image)
-        crops = [c for c, _ in found]
-        boxes = [list(f.box) if f else [0, 0, w, h] for _, f in found]
-        if not crops:
-            yield {"path": str(path), "face": None, "method": None, "label": "no_face", "error": None}
-            continue
-        images = np.stack([c.image for c in crops])
-        scores = det.score_crops(images)
-        tgts = [("fake" if s >= det.threshold else "real") if target == "verdict" else target for s in scores]
-        per_face: dict[int, list] = {}
-        for rec in _explain_crops(det.model, explainers, images, tgts, scores, out, stem,
-                                  [f"face{i}" for i in range(len(images))], faithfulness):
-            per_face.setdefault(rec.pop("_i"), []).append(rec)
-        if "drise" in methods and not whole_image and drise_box is None:
-            for i in range(len(crops)):
-                per_face.setdefault(i, []).append(_drise_record(det, rgb, tuple(boxes[i]), out, f"{stem}-face{i}"))
-        for i, recs in per_face.items():
-            label = "fake" if scores[i] >= det.threshold else "real"
-            text, facts = summarize_face(label, float(scores[i]), det.threshold, _evidence(recs), crops[i].landmarks)
-            for rec in recs:
-                rec.pop("_map")
-                yield {"path": str(path), "face": boxes[i], "crop_box": list(crops[i].square), **rec,
-                       "regions": facts.get("regions", {}).get(rec["method"], [])[:3], "summary": text}
+            yield {"path": path, "face": faces[i].box, "crop_box": list(faces[i].square), **rec,
+                   "regions": facts.get("regions", {}).get(rec["method"], [])[:3], "summary": text}
 
 
 def _drise_record(det: Detector, rgb: np.ndarray, box: tuple, out: Path, name: str) -> dict:
@@ -163,29 +155,20 @@ def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str],
                        "error": None, "_map": e.map}
 
 
-def _explain_video(videos, path: str, methods: list[str], explainers: dict, out: Path, stem: str, target: str,
+def _explain_video(videos, analysis, methods: list[str], explainers: dict, out: Path, stem: str, target: str,
                    options: dict | None, key_frames: int, faithfulness: int) -> Iterator[dict]:
     from fakelens.explain.render import timeline
     from fakelens.ops import sigmoid
 
-    details: list = []
-    result = videos.analyze(path, details=details)
-    if result.label == "error":
-        yield {"path": path, "face": None, "method": None, "error": result.error}
-        return
-    if not details:
-        yield {"path": path, "face": None, "method": None, "label": "no_face", "error": None}
-        return
+    result, details, path = analysis.record, analysis.tracks, analysis.record.path
     temporal = {m: create_explainer(m, videos.sequence, **(options or {}).get(m, {}))
                 for m in methods if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 3}
-    if videos.frame_classifier is not videos.frames.model:  # frame scores come from the video model's own head
-        explainers = {m: create_explainer(m, videos.frame_classifier, **(options or {}).get(m, {})) for m in explainers}
     tracks = {t.id: t for t in result.tracks}
     for track in details:
         info = tracks[track.id]
         if "short" in info.flags and len(details) > 1:
             continue
-        t = ("fake" if info.score >= videos.threshold else "real") if target == "verdict" else target
+        t = verdict(info.score, videos.threshold) if target == "verdict" else target
         probs = sigmoid(track.logits)
         order = np.argsort(-probs if t == "fake" else probs)[:key_frames]
         names = [f"track{track.id}-t{track.times[i]:07.2f}s".replace(".", "_") for i in order]
@@ -199,8 +182,8 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         for method, explainer in temporal.items():
             e = explainer.attribute(torch.from_numpy(track.feats)[None].float(), target=t)[0]
             if method == "shap-windows":
-                w = min(videos.sequence.window, len(track.times))
-                starts = window_starts(len(track.times), w, videos.sequence.stride)
+                w = min(videos.window, len(track.times))
+                starts = window_starts(len(track.times), w, videos.stride)
                 spans = [[float(track.times[s]), float(track.times[s + w - 1])] for s in starts]
                 shap_windows = list(zip(spans, e.map.tolist()))
             else:
@@ -215,7 +198,7 @@ def _explain_video(videos, path: str, methods: list[str], explainers: dict, out:
         # The summary reads the most suspicious key frame's maps, and the track's windows.
         key = int(order[0]) if len(order) else 0
         first = [r for r in recs if r.get("frame") == int(track.indices[key])]
-        label = "fake" if info.score >= videos.threshold else "real"
+        label = verdict(info.score, videos.threshold)
         text, facts = summarize_face(label, info.score, videos.threshold, _evidence(first), track.landmarks[key])
         text = text.replace("The face is", f"Face track {track.id} is", 1)
         windows = [{"start": w.start, "end": w.end, "score": w.score} for w in result.windows if w.track == track.id]

@@ -47,34 +47,22 @@ def _versions() -> str:
     return ", ".join(found + [f"Python {platform.python_version()}"])
 
 
-def _overview(a: Analysis) -> str | None:
-    """The input (a video's most suspicious face frame) with every face box drawn."""
-    try:
-        if a.kind == "video":
-            import av
-
-            from fakelens.video.decode import _to_rgb
-
-            best = max(a.frames or [], key=lambda f: f.score, default=None)
-            if best is None:
-                return None
-            with av.open(a.path) as c:
-                frame = next((f for i, f in enumerate(c.decode(video=0)) if i == best.index), None)
-            if frame is None:
-                return None
-            img = Image.fromarray(_to_rgb(frame, max(a.width or 1280, a.height or 720)))
-            boxes = [f.box for f in a.frames if f.index == best.index]
-        else:
-            from fakelens.imageio import load_rgb
-
-            img = Image.fromarray(load_rgb(a.path))
-            boxes = [f.box for f in a.faces]
-    except Exception:  # noqa: BLE001 - a report without the picture still says everything else
+def _overview(a: Analysis, picture: np.ndarray | None) -> str | None:
+    """The analyzed picture (a video's most suspicious face frame, as the analysis decoded it) with
+    every face box drawn; nothing is decoded again."""
+    if picture is None:
         return None
+    img = Image.fromarray(picture)
+    if a.kind == "video":
+        best = max(a.frames or [], key=lambda f: f.score, default=None)
+        k = img.width / (a.width or img.width)  # boxes are in the video's pixels, the frame may be scaled
+        boxes = [[v * k for v in f.box] for f in a.frames or [] if best is not None and f.index == best.index]
+    else:
+        boxes = [f.box for f in a.faces]
     draw = ImageDraw.Draw(img)
-    for k, b in enumerate(boxes):
+    for n, b in enumerate(boxes):
         draw.rectangle(b, outline=(230, 40, 40), width=max(2, img.width // 300))
-        draw.text((b[0] + 3, b[1] + 3), str(k), fill=(230, 40, 40))
+        draw.text((b[0] + 3, b[1] + 3), str(n), fill=(230, 40, 40))
     return _png(img)
 
 
@@ -175,8 +163,10 @@ def _model_card(path: Path) -> Markup:
 
 
 def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: int | None = None,
-                  name: str | None = None) -> str:
-    """The HTML text of a report for one Analysis (and its explanation records, if any), titled with
+                  name: str | None = None, picture: np.ndarray | None = None) -> str:
+    """The HTML text of a report for one Analysis (and its explanation records, if any), with `picture`
+    (the decoded input, or a video's most suspicious frame: fakelens.pipeline.AnalysisResult.image) and
+    its face boxes, titled with
     `name` (the web app passes the upload's original name; default: the input's file name). With
     `feedback_id` (reports served by the web app) it carries a form that posts a rating of the
     explanations to /v1/analyses/{id}/feedback."""
@@ -197,15 +187,15 @@ def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: i
         a=a, name=name or path.name, shown_path=name or a.path,
         confidence=confidence(a.score, a.threshold) if a.score is not None else "",
         gauge=_gauge(a.score, a.threshold), manipulation=getattr(a, "manipulation", None),
-        overview=_overview(a) if a.label != "error" else None, timeline=_timeline(a), explanations=explanations,
+        overview=_overview(a, picture) if a.label != "error" else None, timeline=_timeline(a), explanations=explanations,
         sha256=file_sha256(path) if path.is_file() else "-", size=path.stat().st_size if path.is_file() else "-",
         when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), versions=_versions(),
         model_card=_model_card(card), feedback_id=feedback_id)
 
 
 def write_report(a: Analysis, out: Path, records: list[dict] | None = None, feedback_id: int | None = None,
-                 name: str | None = None) -> Path:
+                 name: str | None = None, picture: np.ndarray | None = None) -> Path:
     """Write `render_report(...)` to `out` (folders made as needed); returns `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(a, records, feedback_id, name), encoding="utf-8")
+    out.write_text(render_report(a, records, feedback_id, name, picture), encoding="utf-8")
     return out

@@ -20,11 +20,10 @@ from typing import Iterator
 from tqdm import tqdm
 
 from fakelens.imageio import IMAGE_SUFFIXES
-from fakelens.media import file_sha256, sniff
+from fakelens.media import sniff
+from fakelens.pipeline import AnalysisOptions
+from fakelens.scan import worker
 from fakelens.video.decode import VIDEO_SUFFIXES
-
-_WORKER: dict = {}
-
 
 def _is_media(p: Path) -> bool:
     # By content first; a file named like media is kept too, so a broken one gets an error line, not silence.
@@ -65,67 +64,21 @@ def done_paths(out: Path) -> set[str]:
     return done
 
 
-def _init_worker(model: str | None, video_model: str | None, budget_s: float | None = None) -> None:
-    import torch
-
-    torch.set_num_threads(1)  # one core per worker: the pool provides the parallelism
-    from fakelens.detector import Detector
-
-    _WORKER["det"] = Detector.load(model)
-    _WORKER["video_model"] = video_model
-    _WORKER["budget_s"] = budget_s
-
-
-def _sha256(path: str) -> str | None:
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None
-
-
-def error_record(path: str, message: str) -> dict:
-    """The line a file gets when it could not be analyzed at all."""
-    return {"path": path, "kind": None, "label": "error", "score": None, "faces": [], "error": message,
-            "sha256": _sha256(path)}
-
-
-def analyze_one(path: str) -> dict:
-    """One file -> the `fakelens analyze` record plus `sha256` (never raises)."""
-    from fakelens.video import is_video
-
-    det, budget = _WORKER["det"], _WORKER.get("budget_s")
-    try:
-        if is_video(path):
-            if "videos" not in _WORKER:
-                from fakelens.video.analyze import VideoDetector
-
-                _WORKER["videos"] = VideoDetector.load(_WORKER.get("video_model"), frames=det)
-            result = _WORKER["videos"].analyze(path, budget_s=budget)
-        else:
-            result = det.analyze(path, budget_s=budget)
-        rec = result.to_dict()
-    except Exception as e:  # noqa: BLE001 - a model failure on one file must not stop the scan
-        return error_record(path, f"unexpected {type(e).__name__}: {' '.join(str(e).split())}")
-    rec["sha256"] = _sha256(path)
-    return rec
-
-
-def _pool_records(todo: list[str], workers: int, model: str | None, video_model: str | None,
-                  budget_s: float | None) -> Iterator[dict]:
+def _pool_records(todo: list[str], workers: int, options: AnalysisOptions) -> Iterator[dict]:
     """Records from a process pool. A worker that dies (killed, out of memory, stuck in native code
     past twice the budget) is replaced: the files it held are retried once, then get an error line."""
     pending, tries = deque(todo), Counter()
-    hard_limit = 2 * budget_s + 30 if budget_s else None
+    hard_limit = 2 * options.budget_s + 30 if options.budget_s else None
     while pending:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                   initargs=(model, video_model, budget_s))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=worker.init,
+                                   initargs=(options,))
         running: dict = {}  # future -> (path, start); at most `workers`, so a dead worker's files are known
         stuck: set[str] = set()
         try:
             while pending or running:
                 while pending and len(running) < workers:
                     path = pending.popleft()
-                    running[pool.submit(analyze_one, path)] = (path, time.monotonic())
+                    running[pool.submit(worker.analyze_one, path)] = (path, time.monotonic())
                 finished, _ = wait(running, timeout=5, return_when=FIRST_COMPLETED)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
                     finished = wait(running)[0]  # a broken pool fails every file it holds: collect them all
@@ -135,13 +88,13 @@ def _pool_records(todo: list[str], workers: int, model: str | None, video_model:
                     if error is None:
                         yield fut.result()
                     elif not isinstance(error, BrokenProcessPool):
-                        yield error_record(path, f"worker failed: {type(error).__name__}")
+                        yield worker.error_record(path, f"worker failed: {type(error).__name__}")
                     elif path in stuck:
-                        yield error_record(path, f"gave up after {hard_limit:g} s (the worker did not respond)")
+                        yield worker.error_record(path, f"gave up after {hard_limit:g} s (the worker did not respond)")
                     else:
                         tries[path] += 1
                         if tries[path] >= 2:
-                            yield error_record(path, "the worker analyzing this file died twice (killed or out of memory)")
+                            yield worker.error_record(path, "the worker analyzing this file died twice (killed or out of memory)")
                         else:
                             pending.appendleft(path)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
@@ -156,14 +109,15 @@ def _pool_records(todo: list[str], workers: int, model: str | None, video_model:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def scan(source: str | os.PathLike, out: str | os.PathLike, workers: int | None = None, model: str | None = None,
-         video_model: str | None = None, progress: bool = True, engine: str = "local",
-         ray_address: str | None = None, budget_s: float | None = None) -> Iterator[dict]:
+def scan(source: str | os.PathLike, out: str | os.PathLike, workers: int | None = None,
+         options: AnalysisOptions | None = None, progress: bool = True, engine: str = "local",
+         ray_address: str | None = None) -> Iterator[dict]:
     """Analyze every input not yet in `out`, appending one JSON line per file; yields each record.
 
     engine 'local': a process pool on this machine; 'ray': Ray Data over a local Ray instance or
-    the cluster at `ray_address` (needs `pip install fakelens[ray]`). `budget_s` bounds the seconds
-    spent on one file (it gets an error line beyond that)."""
+    the cluster at `ray_address` (needs `pip install fakelens[ray]`). `options` are the pipeline's
+    (models, face detector, video sampling, the time budget per file: past it a file gets an error line)."""
+    options = options or AnalysisOptions()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     inputs = find_inputs(source)
@@ -173,9 +127,9 @@ def scan(source: str | os.PathLike, out: str | os.PathLike, workers: int | None 
     if engine == "ray":
         from fakelens.scan.ray_engine import ray_records
 
-        records = ray_records(todo, workers, model, video_model, ray_address, budget_s)
+        records = ray_records(todo, workers, options, ray_address)
     else:
-        records = _pool_records(todo, workers, model, video_model, budget_s) if todo else iter(())
+        records = _pool_records(todo, workers, options) if todo else iter(())
     with open(out, "a", encoding="utf-8") as f, tqdm(total=len(todo), desc="scan", unit="file",
                                                      disable=not progress) as bar:
         for rec in records:

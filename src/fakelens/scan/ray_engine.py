@@ -12,21 +12,20 @@ from fakelens.errors import FakelensError
 
 
 class _Analyzer:
-    """One Ray actor: loads the models once, then analyzes the paths of each batch."""
+    """One Ray actor: the scan worker (fakelens.scan.worker) with its models, for the paths of each batch."""
 
-    def __init__(self, model: str | None, video_model: str | None, budget_s: float | None):
-        from fakelens.scan.local import _init_worker
+    def __init__(self, options):
+        from fakelens.scan import worker
 
-        _init_worker(model, video_model, budget_s)
+        worker.init(options)
 
     def __call__(self, batch: dict) -> dict:
-        from fakelens.scan.local import analyze_one
+        from fakelens.scan import worker
 
-        return {"record": [json.dumps(analyze_one(str(p))) for p in batch["path"]]}
+        return {"record": [json.dumps(worker.analyze_one(str(p))) for p in batch["path"]]}
 
 
-def ray_records(paths: list[str], workers: int, model: str | None, video_model: str | None,
-                address: str | None = None, budget_s: float | None = None) -> Iterator[dict]:
+def ray_records(paths: list[str], workers: int, options, address: str | None = None) -> Iterator[dict]:
     try:
         import ray
     except ImportError:
@@ -40,7 +39,7 @@ def ray_records(paths: list[str], workers: int, model: str | None, video_model: 
                  log_to_driver=False, ignore_reinit_error=True)
     try:
         ds = ray.data.from_items([{"path": p} for p in paths])
-        results = ds.map_batches(_Analyzer, fn_constructor_args=(model, video_model, budget_s), batch_size=1,
+        results = ds.map_batches(_Analyzer, fn_constructor_args=(options,), batch_size=1,
                                  compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
         for row in results.iter_rows():
             yield json.loads(row["record"])

@@ -49,76 +49,57 @@ class JobResult:
     thumbnail: str | None = None
 
 
-class Models:
-    """The models of one child process, each loaded once (the video model on the first video)."""
+def load_analyzer():
+    """The analysis pipeline of one child process, models loaded now (the video model on the first
+    video). The time budget is enforced from outside (see above), so none is set inside."""
+    from fakelens.pipeline import AnalysisOptions, Analyzer
 
-    def __init__(self):
-        from fakelens.detector import Detector
-
-        self.det = Detector.load()
-        self.videos = None
-
-    def video_detector(self):
-        if self.videos is None:
-            from fakelens.video.analyze import VideoDetector
-
-            self.videos = VideoDetector.load(frames=self.det)
-        return self.videos
+    analyzer = Analyzer(AnalysisOptions(budget_s=None))
+    _ = analyzer.images
+    return analyzer
 
 
-def analyze_upload(models: Models, path: str, methods: str, artifacts: Path) -> tuple[Analysis, list[dict]]:
-    """The web worker's one call into the analysis: the `fakelens analyze` record of an upload and its
-    explanation records (the place to swap in another pipeline)."""
-    from fakelens.explain.run import attach_explanations, explain_paths, parse_methods
-    from fakelens.video import is_video
+def analyze_upload(analyzer, path: str, methods: str, artifacts: Path):
+    """The web worker's one call into the analysis: the pipeline's result for an upload (its record is
+    the `fakelens analyze` JSON, with the summary when explained) and its explanation records."""
+    from fakelens.explain.run import parse_methods
 
-    result = models.video_detector().analyze(path) if is_video(path) else models.det.analyze(path)
-    records = []
-    if result.label in ("real", "fake") and methods:
-        records = list(explain_paths(models.det, [path], parse_methods(methods), artifacts, videos=models.videos))
-        attach_explanations(result, records)
+    result = analyzer.analyze(path)
+    records = analyzer.explain(result, parse_methods(methods), artifacts) if result.ok and methods else []
     return result, records
 
 
-def make_thumbnail(path: str, out: Path, side: int = THUMBNAIL_SIDE) -> str | None:
-    """A small JPEG of an image (a video's first sampled frame) for the history list; None if unreadable."""
+def make_thumbnail(picture, out: Path, side: int = THUMBNAIL_SIDE) -> str | None:
+    """A small JPEG of the analyzed picture (a video's most suspicious frame) for the history list."""
     from PIL import Image
 
-    from fakelens.video import is_video
-
-    try:
-        if is_video(path):
-            from fakelens.video.decode import read_video
-
-            frames, _ = read_video(path, num_frames=1, max_side=2 * side)
-            rgb = frames[0].rgb
-        else:
-            from fakelens.imageio import load_rgb
-
-            rgb = load_rgb(path)
-        im = Image.fromarray(rgb)
-        im.thumbnail((side, side))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        im.convert("RGB").save(out, "JPEG", quality=82)
-        return str(out)
-    except Exception:  # noqa: BLE001 - no thumbnail is fine: the page shows a placeholder
+    if picture is None:
         return None
+    im = Image.fromarray(picture)
+    im.thumbnail((side, side))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    im.convert("RGB").save(out, "JPEG", quality=82)
+    return str(out)
 
 
-def run_job(job: Job, models: Models, methods: str) -> JobResult:
-    """Analyze one upload, then write its report (named by the upload's original name) and thumbnail."""
+def run_job(job: Job, analyzer, methods: str) -> JobResult:
+    """Analyze one upload, then write its report (named by the upload's original name) and thumbnail,
+    both from what the analysis decoded: the upload is read once."""
     from fakelens.report import write_report
 
+    picture = None
     try:
-        result, records = analyze_upload(models, job.upload, methods, Path(job.artifacts))
+        analysis, records = analyze_upload(analyzer, job.upload, methods, Path(job.artifacts))
+        result, picture = analysis.record, analysis.image
     except Exception as e:  # noqa: BLE001 - a failed upload is reported, the child lives on
         result, records = _failed(job, f"analysis failed: {type(e).__name__}: {e}"), []
     report = None
     try:
-        report = str(write_report(result, Path(job.report), records, feedback_id=job.id, name=job.filename))
+        report = str(write_report(result, Path(job.report), records, feedback_id=job.id, name=job.filename,
+                                  picture=picture))
     except Exception as e:  # noqa: BLE001 - the result stands without its report
         print(f"fakelens: no report for analysis {job.id}: {type(e).__name__}: {e}", file=sys.stderr)
-    thumbnail = make_thumbnail(job.upload, Path(job.thumbnail)) if result.label != "error" else None
+    thumbnail = make_thumbnail(picture, Path(job.thumbnail)) if result.label != "error" else None
     return JobResult(result, report, thumbnail)
 
 
@@ -134,7 +115,7 @@ def child_main() -> None:
     jobs, results = Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False)
     methods = sys.argv[3]
     try:
-        models = Models()
+        analyzer = load_analyzer()
     except Exception as e:  # noqa: BLE001 - the parent reports it on the upload
         results.send(f"could not load the models: {type(e).__name__}: {e}")
         return
@@ -144,7 +125,7 @@ def child_main() -> None:
             job = jobs.recv()
         except (EOFError, OSError):  # the server is gone
             return
-        results.send(run_job(job, models, methods))
+        results.send(run_job(job, analyzer, methods))
 
 
 class AnalysisProcess:

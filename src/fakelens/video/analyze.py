@@ -116,12 +116,13 @@ class VideoDetector:
 
     def analyze(self, path: str | os.PathLike, num_frames: int | None = None, every: int | None = None,
                 fps: float | None = None, stages: dict | None = None, details: list | None = None,
-                budget_s: float | None = None) -> Analysis:
+                budget_s: float | None = None, key_frame: list | None = None) -> Analysis:
         """Analyze one video file. Never raises for bad input: returns label 'error' with a one-line reason
         (also when it takes longer than `budget_s` seconds, if given).
 
         `stages`, when given, receives the seconds spent in decode/detect/crop/classify/sequence;
-        `details`, when given, receives one `TrackData` per track (crops and features, for explainers).
+        `details`, when given, receives one `TrackData` per track (crops and features, for explainers);
+        `key_frame`, when given, receives the decoded frame of the most suspicious face (for reports).
         """
         t0 = time.perf_counter()
         try:
@@ -130,6 +131,9 @@ class VideoDetector:
                 frames, info = read_video(path, num_frames or self.num_frames, every, fps)
                 timing = {"decode": time.perf_counter() - clock}
                 result = self._analyze_frames(str(path), frames, info, timing, details)
+            if key_frame is not None and result.frames:
+                best = max(result.frames, key=lambda f: f.score).index
+                key_frame.extend(f.rgb for f in frames if f.index == best)
             if stages is not None:
                 stages.update(timing)
         except FakelensError as e:
