@@ -3,14 +3,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-all bench clean
+.PHONY: install demo test test-install test-all bench clean
 
 $(PY):
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench,ray]'
+	$(PY) -m pip install -q -e '.[torch,test,bench,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,7 +19,10 @@ demo: $(STAMP)
 	$(PY) -m fakelens.demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 -m "not slow"
+	$(PY) -m pytest -q -n 2 -m "not slow and not install"
+
+test-install: $(STAMP)
+	$(PY) -m pytest -q -m install
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -n 2

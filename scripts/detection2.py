@@ -26,7 +26,7 @@ RECIPE = dict(arch="efficientnet-lite0", input_size=160, epochs=12, batch_size=3
               sbi_ratio=0.4, degrade=0.8, video_frames=24, seed=SEED)
 LOGO = dict(epochs=6, epoch_size=6000, soup=False)
 # Short runs that compare recipe choices on the validation split (mean per-source AUROC).
-SHORT = dict(epochs=3, epoch_size=6000, soup=False, freeze_blocks=3)
+SHORT = dict(epochs=2, epoch_size=5000, soup=False, freeze_blocks=3)
 ABLATIONS = {
     "sbi-full": {},
     "sbi-no-elastic": dict(sbi={"elastic": False}),

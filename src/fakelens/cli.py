@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from fakelens.errors import FakelensError
+from fakelens.train.config import TrainConfig as T, VideoTrainConfig as V  # the CLI's training defaults
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Tell whether faces in images are deepfakes, and show why.")
@@ -28,8 +29,19 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)  # "fakelens[torch]" is not markup
     raise typer.Exit(code)
+
+
+def _need_torch(what: str) -> None:
+    from fakelens.detector import require_torch
+
+    try:
+        require_torch(what)
+    except FakelensError as e:
+        fail(str(e))
 
 
 def _check_face_detector(name: str) -> None:
@@ -271,7 +283,7 @@ def scan(
     model: Annotated[Optional[Path], typer.Option(help="Image checkpoint; default: the shipped model.")] = None,
     video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Also record each result in the history database.")] = True,
-    engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data; pip install 'fakelens[ray]').")] = "local",
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data; needs fakelens' ray extra).")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local Ray instance).")] = None,
     time_budget: Annotated[float, typer.Option("--time-budget", help="Seconds per file before it is given up as an error (0: no limit).")] = 300,
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Skip face detection: each image is already a face crop.")] = False,
@@ -343,33 +355,34 @@ def history(
 @app.command()
 def train(
     data: Annotated[list[Path], typer.Argument(help="Dataset folders (labels.csv layout or real/ and fake/); clips in them add frames.", show_default=False)],
-    out_dir: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, history, plots, metrics.")] = Path("runs/default"),
-    arch: Annotated[str, typer.Option(help="Backbone from the registry (fakelens models).")] = "efficientnet-lite0",
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, history, plots, metrics.")] = Path(T.out),
+    arch: Annotated[str, typer.Option(help="Backbone from the registry (fakelens models).")] = T.arch,
     sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated (e.g. faces-gan).")] = None,
     exclude_families: Annotated[Optional[str], typer.Option(help="Leave these generators out of training and validation, e.g. flux (leave-one-generator-out).")] = None,
-    input_size: Annotated[int, typer.Option(help="Model input size in pixels.")] = 160,
-    crop_scale: Annotated[float, typer.Option(help="Face crop side / face size (1.3 or 2.0 as in seed 002).")] = 1.3,
-    epochs: int = 10,
-    batch_size: int = 32,
-    lr: float = 3e-4,
-    warmup_epochs: Annotated[int, typer.Option(help="Head-only epochs on cached backbone features first.")] = 5,
-    freeze_blocks: Annotated[int, typer.Option(help="Keep the stem and this many first blocks frozen.")] = 0,
-    sbi_ratio: Annotated[float, typer.Option(help="Self-blended fakes per real training face (0 disables).")] = 0.5,
+    input_size: Annotated[int, typer.Option(help="Model input size in pixels.")] = T.input_size,
+    crop_scale: Annotated[float, typer.Option(help="Face crop side / face size (1.3 or 2.0 as in seed 002).")] = T.crop_scale,
+    epochs: int = T.epochs,
+    batch_size: int = T.batch_size,
+    lr: float = T.lr,
+    warmup_epochs: Annotated[int, typer.Option(help="Head-only epochs on cached backbone features first.")] = T.warmup_epochs,
+    freeze_blocks: Annotated[int, typer.Option(help="Keep the stem and this many first blocks frozen.")] = T.freeze_blocks,
+    sbi_ratio: Annotated[float, typer.Option(help="Self-blended fakes per real training face (0 disables).")] = T.sbi_ratio,
     sbi_off: Annotated[Optional[str], typer.Option(help="Parts of self-blending to turn off: colour, frequency, elastic, hull_variants, blend_ratios.")] = None,
-    degrade: Annotated[float, typer.Option(help="Chance of a blur/sharpen/resize/JPEG chain per training view, both classes alike.")] = 0.8,
+    degrade: Annotated[float, typer.Option(help="Chance of a blur/sharpen/resize/JPEG chain per training view, both classes alike.")] = T.degrade,
     manipulation: Annotated[bool, typer.Option("--manipulation/--no-manipulation", help="Also learn the kind of fake (face swap or synthetic).")] = True,
-    video_frames: Annotated[int, typer.Option(help="Frames per clip taken as training pictures when the folders hold clips (0: none).")] = 24,
-    max_fpr: Annotated[float, typer.Option(help="Threshold: false positives at most this on every real source of validation.")] = 0.05,
+    video_frames: Annotated[int, typer.Option(help="Frames per clip taken as training pictures when the folders hold clips (0: none).")] = T.video_frames,
+    max_fpr: Annotated[float, typer.Option(help="Threshold: false positives at most this on every real source of validation.")] = T.max_fpr,
     soup: Annotated[bool, typer.Option("--soup/--no-soup", help="Average epochs greedily by validation score (a model soup).")] = True,
     split: Annotated[str, typer.Option(help="train:val:test ratios, group-aware.")] = "4:1:1",
-    folds: Annotated[int, typer.Option(help="k-fold cross-validation (k > 1) instead of one split.")] = 0,
-    seed: int = 0,
+    folds: Annotated[int, typer.Option(help="k-fold cross-validation (k > 1) instead of one split.")] = T.folds,
+    seed: int = T.seed,
     max_samples: Annotated[Optional[int], typer.Option(help="Use a random subset (quick trials).")] = None,
-    workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
+    workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = T.workers,
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Every picture is already a face crop (no detection, as analyze --whole-image).")] = False,
     face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
-    """Train a detector; resumes from OUT/last.pt if present."""
+    """Train a detector; resumes from OUT/last.pt if present (needs fakelens' torch extra)."""
+    _need_torch("training")
     from fakelens.data.sbi import SBIConfig
     from fakelens.train import TrainConfig, train as run_train
 
@@ -402,18 +415,19 @@ def train(
 @app.command("train-video")
 def train_video(
     data: Annotated[list[Path], typer.Argument(help="Dataset folders holding video clips (labels.csv layout or real/ and fake/).", show_default=False)],
-    out_dir: Annotated[Path, typer.Option("--out", help="Run folder: video.safetensors, report.json, cv_table.md.")] = Path("runs/video"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder: video.safetensors, report.json, cv_table.md.")] = Path(V.out),
     frame_model: Annotated[Optional[Path], typer.Option(help="Image checkpoint whose features the LSTM reads; default: shipped.")] = None,
     sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated (e.g. videos-ffpp).")] = None,
-    window: Annotated[int, typer.Option(help="Frames averaged per window (A_w).")] = 4,
-    stride: Annotated[int, typer.Option(help="Window stride in frames.")] = 2,
-    steps: Annotated[int, typer.Option(help="Training steps per model.")] = 300,
-    sbi_copies: Annotated[int, typer.Option(help="Self-blended fake copies per real clip (0 disables).")] = 2,
-    cross_validate: Annotated[bool, typer.Option(help="Leave-one-group-out table of the four seed-000 models.")] = True,
-    tune_frames: Annotated[bool, typer.Option(help="Tune the frame model's head on the clips' face crops (and the image sources in DATA), per fold.")] = True,
-    seed: int = 0,
+    window: Annotated[int, typer.Option(help="Frames averaged per window (A_w).")] = V.window,
+    stride: Annotated[int, typer.Option(help="Window stride in frames.")] = V.stride,
+    steps: Annotated[int, typer.Option(help="Training steps per model.")] = V.steps,
+    sbi_copies: Annotated[int, typer.Option(help="Self-blended fake copies per real clip (0 disables).")] = V.sbi_copies,
+    cross_validate: Annotated[bool, typer.Option(help="Leave-one-group-out table of the four seed-000 models.")] = V.cross_validate,
+    tune_frames: Annotated[bool, typer.Option(help="Tune the frame model's head on the clips' face crops (and the image sources in DATA), per fold.")] = V.tune_frames,
+    seed: int = V.seed,
 ) -> None:
-    """Train the DeepExplain video model (CNN features + windowed LSTM) on cached clip features."""
+    """Train the DeepExplain video model (CNN features + windowed LSTM) on cached clip features (needs fakelens' torch extra)."""
+    _need_torch("training")
     from fakelens.video.train import VideoTrainConfig, train_video as run_train_video
 
     if window < 1 or stride < 1 or steps < 1 or sbi_copies < 0:
@@ -641,6 +655,22 @@ def data_summary(
     plot_split(summary["rows"], out_dir / "split.png")
     sample_grid(samples, out_dir / "samples.png", seed=seed)
     out.print(f"wrote {out_dir / 'split.png'} and {out_dir / 'samples.png'}")
+
+
+@app.command()
+def export(
+    checkpoints: Annotated[list[Path], typer.Argument(help="Image or video checkpoints (.safetensors).", show_default=False)],
+) -> None:
+    """Write the ONNX graph that analysis runs (CHECKPOINT.onnx) beside each checkpoint (needs fakelens' torch extra).
+    Training writes it already; this is for checkpoints made otherwise."""
+    _need_torch("exporting a checkpoint")
+    from fakelens.models.export import export as run_export
+
+    for path in checkpoints:
+        try:
+            out.print(f"wrote {run_export(path)}")
+        except FakelensError as e:
+            fail(str(e))
 
 
 @app.command("models")

@@ -33,48 +33,9 @@ from fakelens.data.sbi import SBIConfig
 from fakelens.errors import InputError
 from fakelens.metrics import binary_metrics
 from fakelens.models import create_model, load_checkpoint, save_checkpoint
+from fakelens.train.config import TrainConfig
 from fakelens.train.dataset import KIND_TARGET, TrainViews, training_items
 from fakelens.train.evaluate import evaluate_split
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run; saved beside the checkpoint."""
-
-    data: list[str]
-    out: str = "runs/default"
-    sources: list[str] | None = None
-    exclude_families: list[str] | None = None  # leave these generators' fakes out of training and validation
-    arch: str = "efficientnet-lite0"
-    input_size: int = 160
-    crop_scale: float = 1.3
-    epochs: int = 10
-    epoch_size: int | None = None  # training views per epoch (default: the train split plus its self-blends)
-    batch_size: int = 32
-    lr: float = 3e-4
-    weight_decay: float = 1e-4
-    warmup_epochs: int = 5
-    freeze_blocks: int = 0
-    sbi_ratio: float = 0.5
-    sbi: dict = field(default_factory=dict)  # SBIConfig fields, to turn parts of self-blending off
-    degrade: float = 0.8  # chance of a degradation chain per training view (both classes alike)
-    manipulation: bool = True  # a second logit: face swap or synthetic
-    manipulation_weight: float = 0.5
-    balance: bool = True  # sample every (source, class) about equally often
-    video_frames: int = 24  # frames per clip when the data folders hold clips (0: images only)
-    split: tuple[int, int, int] = (4, 1, 1)
-    folds: int = 0
-    seed: int = 0
-    workers: int = 0
-    threads: int | None = None
-    max_fpr: float = 0.05  # the threshold keeps false positives at most this on every real source (validation)
-    soup: bool = True
-    evaluate_test: bool = True  # score the test split at the end (off for runs that only choose a recipe)
-    max_samples: int | None = None
-    cache_dir: str | None = None
-    progress: bool = True
-    face_detector: str = "blazeface"
-    whole_image: bool = False  # every picture is already a face crop (as analyze --whole-image)
 
 
 @dataclass

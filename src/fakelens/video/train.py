@@ -36,6 +36,7 @@ from fakelens.errors import InputError
 from fakelens.faces import FaceDetector, crop_face
 from fakelens.metrics.classification import binary_metrics
 from fakelens.models.head import ClassifierHead
+from fakelens.train.config import VideoTrainConfig
 from fakelens.train.dataset import TrainViews, training_items
 from fakelens.ops import sigmoid
 from fakelens.video.decode import read_video
@@ -66,30 +67,6 @@ class ClipFeatures:
     feats: np.ndarray  # (T, D)
     synthetic: bool = False
     pooled: np.ndarray | None = None  # (T, C) pooled backbone features: what a frame head reads
-
-
-@dataclass
-class VideoTrainConfig:
-    data: list[str]
-    out: str = "runs/video"
-    frame_model: str | None = None
-    sources: list[str] | None = None
-    cache_frames: int = 64
-    seq_len: int = 32
-    window: int = 4
-    stride: int = 2
-    hidden: int = 32
-    steps: int = 300
-    label_smoothing: float = 0.1
-    batch_size: int = 32
-    lr: float = 1e-3
-    sbi_copies: int = 2
-    seed: int = 0
-    cross_validate: bool = True
-    cache_dir: str | None = None
-    tune_frames: bool = True
-    head_steps: int = 600
-    head_lr: float = 1e-3
 
 
 def _crop_track(path: str, faces: FaceDetector, size: int, scale: float, num_frames: int):
