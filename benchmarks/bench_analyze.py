@@ -1,69 +1,113 @@
-"""Throughput of `fakelens analyze`: faces/s for full images (detection + crop + model) and for
-already-cropped faces (--whole-image), with the shipped model. Prints a table."""
+"""What a user waits for: `fakelens analyze` from the command line (cold: a new process each time) and
+the pipeline's throughput in one process, each beside something measured in the same run.
+
+- cold start: `fakelens --help`, `fakelens analyze photo.png`, 200 face crops with --whole-image, a 15 s
+  720p clip (new process, models loaded, history saved as by default); whether torch was imported;
+- throughput: crops/s of `Analyzer.analyze_many` on 200 crop files (--whole-image) against the model
+  alone (ONNX Runtime, the same flip, batches of 32) on the same crops already in memory.
+
+Writes benchmarks/results/analyze.json and prints a table.
+    .venv/bin/python benchmarks/bench_analyze.py
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from fakelens.detector import Detector
+OUT = Path(__file__).resolve().parent / "results" / "analyze.json"
+# Runs the CLI in this interpreter and reports, on stderr, whether torch was imported by the end.
+RUN = ("import atexit, sys; atexit.register(lambda: print('TORCH-IMPORTED', 'torch' in sys.modules, file=sys.stderr)); "
+       "sys.argv = ['fakelens'] + sys.argv[1:]; from fakelens.cli import main; main()")
 
 
-def timed(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+def cold(args: list[str], repeat: int, env: dict) -> tuple[float, bool]:
+    """Median wall seconds of a new process running `fakelens ARGS`, and whether it imported torch."""
+    times, torch_seen = [], False
     for _ in range(repeat):
         t = time.perf_counter()
-        fn()
+        r = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        if r.returncode not in (0, 1):
+            raise SystemExit(f"fakelens {' '.join(args)} failed: {r.stderr[-500:]}")
+        torch_seen |= "TORCH-IMPORTED True" in r.stderr
+    return statistics.median(times), torch_seen
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--model", default=None)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--crops", type=int, default=200)
     args = ap.parse_args()
     from skimage import data
 
-    det = Detector.load(args.model)
+    from fakelens.pipeline import AnalysisOptions, Analyzer
+    from fakelens.runtime import to_input
+    from fakelens.video.synth import face_clips
+
     tmp = Path(tempfile.mkdtemp())
+    env = {**os.environ, "FAKELENS_DATA_DIR": str(tmp / "data")}
+    photo = tmp / "photo.png"
     astro = data.astronaut()
-    big = np.asarray(Image.fromarray(astro).resize((1280, 1280)))
-    files = {"512x512 photo, 1 face": tmp / "a.png", "1280x1280 photo, 1 face": tmp / "b.png"}
-    Image.fromarray(astro).save(files["512x512 photo, 1 face"])
-    Image.fromarray(big).save(files["1280x1280 photo, 1 face"])
+    Image.fromarray(astro).save(photo)
     crops = tmp / "crops"
     crops.mkdir()
+    rng = np.random.default_rng(0)
     crop_paths = []
-    for i in range(32):
-        p = crops / f"{i}.jpg"
-        Image.fromarray(astro[60:316, 120:376]).save(p)
-        crop_paths.append(p)
+    for i in range(args.crops):  # 224 px face crops, each a little different (as a folder of DFDC crops)
+        y, x = rng.integers(40, 80), rng.integers(140, 180)
+        p = crops / f"{i:03d}.jpg"
+        Image.fromarray(astro[y:y + 224, x:x + 224]).save(p, quality=90)
+        crop_paths.append(str(p))
+    clip, _ = face_clips(tmp / "clips", seconds=15, fps=30, size=(1280, 720))
 
-    rows = []
-    for name, path in files.items():
-        sec = timed(lambda: det.analyze(path), args.repeat)
-        rows.append((f"analyze, {name}", 1 / sec, sec * 1000))
-    sec = timed(lambda: list(det.analyze_many(crop_paths, whole_image=True)), max(1, args.repeat // 2))
-    rows.append(("analyze --whole-image, 256 px crops", 32 / sec, sec * 1000 / 32))
-    batch = np.stack([np.asarray(Image.open(p).resize((det.input_size,) * 2)) for p in crop_paths])
-    sec = timed(lambda: det.score_crops(batch), args.repeat)
-    rows.append((f"model only, batch 32 at {det.input_size} px", 32 / sec, sec * 1000 / 32))
+    rows: dict[str, dict] = {}
+    help_s, _ = cold(["--help"], args.repeat, env)
+    rows["fakelens --help"] = {"seconds": help_s}
+    photo_s, torch_photo = cold(["analyze", str(photo)], args.repeat, env)
+    rows["fakelens analyze photo.png (cold)"] = {"seconds": photo_s, "x_help": photo_s / help_s,
+                                                 "imports_torch": torch_photo}
+    crops_s, torch_crops = cold(["analyze", "--whole-image", "--format", "json", *crop_paths], 1, env)
+    rows[f"fakelens analyze --whole-image {args.crops} crops (cold)"] = {
+        "seconds": crops_s, "x_one_photo": crops_s / photo_s, "imports_torch": torch_crops}
+    clip_s, torch_clip = cold(["analyze", str(clip)], args.repeat, env)
+    rows["fakelens analyze 15 s 720p clip (cold)"] = {"seconds": clip_s, "x_help": clip_s / help_s,
+                                                      "imports_torch": torch_clip}
 
-    print(f"fakelens analyze throughput (model {det.name}, {det.input_size} px, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads)")
-    print(f"| {'case':45s} | faces/s | ms/face |")
-    print(f"|{'-' * 47}|---------|---------|")
-    for name, fps, ms in rows:
-        print(f"| {name:45s} | {fps:7.1f} | {ms:7.1f} |")
+    analyzer = Analyzer(AnalysisOptions(whole_image=True))
+    det = analyzer.images
+    list(analyzer.analyze_many(crop_paths[:32]))  # warm-up
+    t = time.perf_counter()
+    list(analyzer.analyze_many(crop_paths))
+    pipeline_s = time.perf_counter() - t
+    batch = to_input(np.stack([np.asarray(Image.open(p).resize((det.input_size,) * 2, Image.BILINEAR))
+                               for p in crop_paths]))
+    det.scorer.logits(batch[:32])  # warm-up
+    t = time.perf_counter()
+    for b in range(0, len(batch), 32):
+        det.scorer.logits(batch[b:b + 32])
+    model_s = time.perf_counter() - t
+    rows["Analyzer.analyze_many, --whole-image crop files"] = {"crops_per_s": args.crops / pipeline_s,
+                                                               "x_model_only": model_s / pipeline_s}
+    rows[f"model only (ONNX Runtime, flip {det.flip}, batches of 32)"] = {"crops_per_s": args.crops / model_s}
+    result = {"model": det.name, "cpu_count": os.cpu_count(), "rows": rows}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"| case | seconds | ratio | torch imported |\n|---|---|---|---|")
+    for name, r in rows.items():
+        sec = f"{r['seconds']:.2f}" if "seconds" in r else f"{r['crops_per_s']:.0f} crops/s"
+        ratio = next((f"{v:.2f} ({k})" for k, v in r.items() if k.startswith("x_")), "-")
+        print(f"| {name} | {sec} | {ratio} | {r.get('imports_torch', '-')} |")
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ import torch
 from fakelens.detector import Detector
 from fakelens.explain import create_explainer, list_explainers
 from fakelens.explain.registry import explainer_class
-from fakelens.faces import crop_face
+from fakelens.faces import crop_faces
 
 
 def face_tensor(det: Detector) -> tuple[np.ndarray, torch.Tensor]:
     from skimage import data
 
     img = data.astronaut()
-    face = det.faces.detect(img)[0]
-    crop = crop_face(img, face.landmarks, det.input_size, det.crop_scale).image
+    face = det.faces.detect(img, landmarks=True)[0]
+    crop = crop_faces(img, [face], det.input_size, det.crop_scale)[0].image
     return crop, torch.from_numpy(crop).permute(2, 0, 1).float().div(255).unsqueeze(0)
 
 

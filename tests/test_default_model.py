@@ -33,7 +33,7 @@ def detector():
 
 def test_self_blended_astronaut_scores_higher_than_the_real_one(detector):
     real = data.astronaut()
-    face = FaceDetector().detect(real)[0]
+    face = FaceDetector().detect(real, landmarks=True)[0]
     x0, y0, x1, y1 = square_around(face.landmarks, 2.0, 512, 512)
     real_score = detector.analyze_array(real).score
     fake_scores = []

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage import data
 
-from fakelens.faces import FaceDetector, crop_face, crop_whole_image, square_around
+from fakelens.faces import FaceDetector, crop_faces, crop_landmarks, crop_whole_image, square_around
 from fakelens.faces import hardsets as hs
 
 
@@ -17,14 +17,14 @@ def blaze():
 def astronaut_ref(blaze):
     """The astronaut photo and its face's 68-landmark box: the known answer the hard cases carry along."""
     img = data.astronaut()
-    (face,) = blaze.detect(img)
+    (face,) = blaze.detect(img, landmarks=True)
     return img, hs.landmark_box(face.landmarks), ""
 
 
 @pytest.mark.parametrize("backend", ["blazeface", "hog"])
 def test_astronaut_face_found_with_landmarks(backend):
     img = data.astronaut()
-    faces = FaceDetector(backend).detect(img)
+    faces = FaceDetector(backend).detect(img, landmarks=True)
     assert len(faces) == 1
     x0, y0, x1, y1 = faces[0].box
     # Eileen Collins' face sits around x 170-260, y 70-180 in the 512x512 photo.
@@ -90,7 +90,7 @@ def test_small_turned_and_cut_faces_found(blaze, astronaut_ref):
 def test_tight_crop_found_and_flagged(blaze):
     """A crop that cuts the chin and forehead (like a DFDC face crop) is found and says so."""
     img = data.astronaut()
-    lm = blaze.detect(img)[0].landmarks
+    lm = blaze.detect(img, landmarks=True)[0].landmarks
     (x0, y0), (x1, y1) = lm.min(0).astype(int), lm.max(0).astype(int)
     tight = np.ascontiguousarray(img[y0 + 10:y1 - 5, x0:x1])
     faces = blaze.detect(tight)
@@ -101,15 +101,17 @@ def test_tight_crop_found_and_flagged(blaze):
 
 def test_crop_is_centred_on_face_and_scaled():
     img = data.astronaut()
-    face = FaceDetector().detect(img)[0]
-    c13 = crop_face(img, face.landmarks, 160, 1.3)
-    c20 = crop_face(img, face.landmarks, 160, 2.0)
+    face = FaceDetector().detect(img, landmarks=True)[0]
+    c13, c20 = (crop_faces(img, [face], 160, scale)[0] for scale in (1.3, 2.0))
     assert c13.image.shape == (160, 160, 3)
     side13, side20 = c13.square[2] - c13.square[0], c20.square[2] - c20.square[0]
     assert abs(side20 / side13 - 2.0 / 1.3) < 0.02
     # landmarks land inside the crop, centred
-    centre = (c13.landmarks.min(0) + c13.landmarks.max(0)) / 2
-    assert np.abs(centre - 80).max() < 3
+    centre = (c13.landmarks.min(0) + c13.landmarks.max(0)) / 2  # centred on the extent estimated from the box
+    assert np.abs(centre - 80).max() < 8
+    later = crop_faces(img, FaceDetector().detect(img), 160, 1.3)[0]  # the same crop, landmarks found on it later
+    assert later.square == c13.square and later.landmarks is None
+    assert np.abs(crop_landmarks(later) - c13.landmarks).mean() < 3
 
 
 def test_whole_image_crop():

@@ -8,7 +8,7 @@ from fakelens.faces import FaceDetector, crop_face
 
 def _face_crop():
     img = data.astronaut()
-    face = FaceDetector().detect(img)[0]
+    face = FaceDetector().detect(img, landmarks=True)[0]
     return crop_face(img, face.landmarks, 192, 1.3)
 
 

@@ -16,7 +16,7 @@ def _landmarks(size=160):
     from fakelens.faces import FaceDetector, crop_face
 
     img = data.astronaut()
-    return crop_face(img, FaceDetector().detect(img)[0].landmarks, size).landmarks
+    return crop_face(img, FaceDetector().detect(img, landmarks=True)[0].landmarks, size).landmarks
 
 
 def test_regions_partition_the_crop_and_sit_where_the_landmarks_are():

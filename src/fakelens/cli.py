@@ -78,6 +78,7 @@ def analyze(
     if fmt not in ("table", "json"):
         fail(f"--format must be table or json, not {fmt!r}", 2)
     options = _options(model, video_model, threshold, face_detector, whole_image, frames, every, fps, time_budget)
+    options.landmarks = landmarks
     from fakelens.media import file_sha256, safe_stem
     from fakelens.pipeline import Analyzer
 

@@ -24,7 +24,7 @@ def make_samples(folder: Path, seed: int = 0) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     real = data.astronaut()
-    face = FaceDetector().detect(real)[0]
+    face = FaceDetector().detect(real, landmarks=True)[0]
     # Blend inside a square around the face, so the mask's blur scales with the face, not the photo.
     x0, y0, x1, y1 = square_around(face.landmarks, 2.0, real.shape[1], real.shape[0])
     fake = real.copy()

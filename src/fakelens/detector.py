@@ -83,12 +83,13 @@ class Detector:
         """(P(fake), P(synthetic | fake)) for face crops; the second is NaN without a manipulation head."""
         return self.scorer.scores(np.asarray(crops) if len(crops) else np.zeros((0, 1, 1, 3), np.uint8))
 
-    def face_crops(self, rgb: np.ndarray, whole_image: bool = False) -> list[tuple[FaceCrop, DetectedFace | None]]:
+    def face_crops(self, rgb: np.ndarray, whole_image: bool = False,
+                   landmarks: bool = False) -> list[tuple[FaceCrop, DetectedFace | None]]:
         """Model-ready crops of every face (largest first), with the detection behind each
-        (None with whole_image, where the whole image is the one crop)."""
+        (None with whole_image, where the whole image is the one crop); the 68 landmarks if asked."""
         if whole_image:
             return [(crop_whole_image(rgb, self.input_size), None)]
-        faces = self.faces.detect(rgb)
+        faces = self.faces.detect(rgb, landmarks=landmarks)
         return list(zip(crop_faces(rgb, faces, self.input_size, self.crop_scale), faces))
 
     def record(self, path: str, found: list[tuple[FaceCrop, DetectedFace | None]], scores: np.ndarray,
@@ -101,7 +102,7 @@ class Detector:
             faces.append(FaceResult(box=list(f.box) if f else [0, 0, width, height], score=round(float(s), 6),
                                     label=label,
                                     flags=(["small"] if f and f.size < SMALL_FACE_PX else []) + (f.flags if f else []),
-                                    crop_box=list(c.square), landmarks=f.landmarks.round(1).tolist() if f else None,
+                                    crop_box=list(c.square), landmarks=None if f is None or f.landmarks is None else f.landmarks.round(1).tolist(),
                                     manipulation=manipulation_of(label, mscores), manipulation_scores=mscores))
         top = max(faces, key=lambda f: f.score, default=None)
         return Analysis(path=path, kind="image", label=top.label if top else "no_face",
@@ -109,10 +110,11 @@ class Detector:
                         manipulation=top.manipulation if top else None,
                         manipulation_scores=top.manipulation_scores if top else None, width=width, height=height)
 
-    def analyze_array(self, rgb: np.ndarray, path: str = "<array>", whole_image: bool = False) -> Analysis:
-        """Analyze an HxWx3 uint8 RGB image already in memory."""
+    def analyze_array(self, rgb: np.ndarray, path: str = "<array>", whole_image: bool = False,
+                      landmarks: bool = False) -> Analysis:
+        """Analyze an HxWx3 uint8 RGB image already in memory (with each face's 68 landmarks if asked)."""
         t0 = time.perf_counter()
-        found = self.face_crops(rgb, whole_image)
+        found = self.face_crops(rgb, whole_image, landmarks)
         scores, kinds = self.score_crops_both([c.image for c, _ in found])
         result = self.record(path, found, scores, kinds, rgb.shape[1], rgb.shape[0])
         result.seconds = round(time.perf_counter() - t0, 4)

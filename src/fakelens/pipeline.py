@@ -18,6 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from fakelens.errors import FakelensError
+from fakelens.faces.crop import FaceCrop
 from fakelens.media import time_budget
 from fakelens.records import Analysis
 
@@ -31,6 +32,7 @@ class AnalysisOptions:
     threshold: float | None = None  # default: the model's own
     face_detector: str = "blazeface"  # or "hog"
     whole_image: bool = False  # images are already face crops
+    landmarks: bool = False  # also find each face's 68 landmarks (in the record; costs a model load)
     frames: int = 32  # videos: frames sampled uniformly ...
     every: int | None = None  # ... or every k-th frame ...
     fps: float | None = None  # ... or this many per second
@@ -42,14 +44,27 @@ class AnalysisOptions:
 
 @dataclass
 class PreparedFace:
-    """One face as the model saw it: the crop (S x S x 3 uint8), its landmarks in crop pixels (None
-    for a whole-image crop), the box and crop square in the picture's pixels, and its score."""
+    """One face as the model saw it: the crop (fakelens.faces.FaceCrop: image S x S x 3 uint8, its square
+    in the picture's pixels, landmarks in crop pixels on demand), its box and its score."""
 
-    crop: np.ndarray
-    landmarks: np.ndarray | None
+    face: "FaceCrop"
     box: list[int]
-    square: tuple[int, int, int, int]
     score: float
+
+    @property
+    def crop(self) -> np.ndarray:
+        return self.face.image
+
+    @property
+    def square(self) -> tuple[int, int, int, int]:
+        return self.face.square
+
+    @property
+    def landmarks(self) -> np.ndarray | None:
+        """The 68 landmarks in crop pixels, found on first use (None for a whole-image crop)."""
+        from fakelens.faces import crop_landmarks
+
+        return crop_landmarks(self.face)
 
 
 @dataclass
@@ -166,7 +181,7 @@ class Analyzer:
                 from fakelens.imageio import load_rgb
 
                 rgb = load_rgb(path)
-                found = self.images.face_crops(rgb, self.options.whole_image)
+                found = self.images.face_crops(rgb, self.options.whole_image, self.options.landmarks)
             spent = time.perf_counter() - t0
             if self.options.budget_s and spent > self.options.budget_s:
                 return _Prepared(seconds=spent, error=f"gave up after the time budget of "
@@ -188,8 +203,7 @@ class Analyzer:
         scores, kinds = scored if scored is not None else self.images.score_crops_both([c.image for c, _ in found])
         record = self.images.record(str(path), found, scores, kinds, rgb.shape[1], rgb.shape[0])
         record.seconds = round(prep.seconds + time.perf_counter() - t0, 4)
-        faces = [PreparedFace(c.image, c.landmarks, f.box.copy(), c.square, f.score)
-                 for (c, _), f in zip(found, record.faces)]
+        faces = [PreparedFace(c, f.box.copy(), f.score) for (c, _), f in zip(found, record.faces)]
         return AnalysisResult(record, rgb, faces)
 
     def _video(self, path) -> AnalysisResult:

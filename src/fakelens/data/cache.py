@@ -20,10 +20,10 @@ from tqdm import tqdm
 
 from fakelens.data.datasets import Sample
 from fakelens.errors import InputError
-from fakelens.faces import FaceDetector, crop_faces, crop_whole_image
+from fakelens.faces import FaceDetector, crop_faces, crop_landmarks, crop_whole_image
 from fakelens.imageio import load_rgb
 
-CACHE_VERSION = 2  # 2: every face of every image (BlazeFace), no whole-image fallback
+CACHE_VERSION = 3  # 2: every face of every image (BlazeFace), no whole-image fallback; 3: crops on the face extent
 _detector: FaceDetector | None = None
 
 
@@ -78,7 +78,9 @@ def _crop_one(args: tuple[str, tuple[int, ...], float, str | None]) -> tuple[lis
         _detector = FaceDetector(backend)
     faces = _detector.detect(rgb)
     crops = [crop_faces(rgb, faces, s, scale) for s in sizes]
-    return [[c.image for c in cs] for cs in crops], [[c.landmarks for c in cs] for cs in crops], True
+    # Landmarks (self-blending's masks) come from the predictor on each crop, as explanations get them.
+    return ([[c.image for c in cs] for cs in crops],
+            [[crop_landmarks(c) for c in cs] for cs in crops], True)
 
 
 def build_cache(samples: list[Sample], size: int, scale: float, cache_dir: Path | None = None,

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from fakelens.data.datasets import Sample
 from fakelens.errors import InputError
 
-FRAMES_VERSION = 1
+FRAMES_VERSION = 2  # 2: regions around the face extent
 
 
 def clip_frame_samples(clips: list[Sample], per_clip: int = 24, cache_dir: Path | None = None,
@@ -51,8 +51,8 @@ def clip_frame_samples(clips: list[Sample], per_clip: int = 24, cache_dir: Path 
             tracks = link_tracks([[d.box for d in ds] for ds in detections])
             folder.mkdir(parents=True, exist_ok=True)
             for t, j in (tracks[0].members if tracks else []):
-                rgb, lm = frames[t].rgb, detections[t][j].landmarks
-                x0, y0, x1, y1 = square_around(lm, 2.5, rgb.shape[1], rgb.shape[0])
+                rgb, extent = frames[t].rgb, detections[t][j].extent
+                x0, y0, x1, y1 = square_around(np.reshape(extent, (2, 2)), 2.5, rgb.shape[1], rgb.shape[0])
                 name = f"{Path(clip.path).stem}-{frames[t].index:06d}.png"
                 Image.fromarray(rgb[y0:y1, x0:x1]).save(folder / name, compress_level=1)
                 names.append(name)

@@ -15,6 +15,7 @@ from fakelens.data.datasets import read_datasets
 from fakelens.data.split import group_split
 from fakelens.detector import Detector
 from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
+from fakelens.faces import crop_landmarks
 from fakelens.imageio import load_rgb
 from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
 from fakelens.metrics.trust import randomised_copies, robustness, sanity_check
@@ -43,7 +44,7 @@ def pick_faces(det: Detector, data: list[str], n: int, split: str = "test", seed
                 continue
             if found:
                 crop = found[0][0]
-                chosen.append((samples[i].path, crop.image, "fake" if label else "real", crop.landmarks))
+                chosen.append((samples[i].path, crop.image, "fake" if label else "real", crop_landmarks(crop)))
     return chosen
 
 

@@ -199,7 +199,7 @@ def _explain_video(videos, analysis, methods: list[str], explainers: dict, out: 
         key = int(order[0]) if len(order) else 0
         first = [r for r in recs if r.get("frame") == int(track.indices[key])]
         label = verdict(info.score, videos.threshold)
-        text, facts = summarize_face(label, info.score, videos.threshold, _evidence(first), track.landmarks[key])
+        text, facts = summarize_face(label, info.score, videos.threshold, _evidence(first), track.landmarks(key))
         text = text.replace("The face is", f"Face track {track.id} is", 1)
         windows = [{"start": w.start, "end": w.end, "score": w.score} for w in result.windows if w.track == track.id]
         more, _ = summarize_windows(windows, videos.frame_threshold, shap_windows, target=t)

@@ -14,12 +14,14 @@ import numpy as np
 
 @dataclass
 class FaceCrop:
-    """A model-ready crop: `image` (size x size x 3 uint8), the square it was cut from
-    in source pixels, and the landmarks mapped into crop pixels (None if unknown)."""
+    """A model-ready crop: `image` (size x size x 3 uint8), the square it was cut from in source
+    pixels, the landmarks mapped into crop pixels (None if not computed), and the landmark
+    predictor's box in crop pixels (None for a whole-image crop): `crop_landmarks` fills them in later."""
 
     image: np.ndarray
     square: tuple[int, int, int, int]
     landmarks: np.ndarray | None
+    anchor: tuple[float, float, float, float] | None = None
 
 
 def square_around(landmarks: np.ndarray, scale: float, width: int, height: int) -> tuple[int, int, int, int]:
@@ -53,8 +55,26 @@ def crop_face(rgb: np.ndarray, landmarks: np.ndarray, size: int, scale: float = 
 
 def crop_faces(rgb: np.ndarray, faces: list, size: int, scale: float = 1.3) -> list[FaceCrop]:
     """The model-ready crop of each detected face (fakelens.faces.DetectedFace), in the given order:
-    the one way faces are cut, for analysis, evaluation and training alike."""
-    return [crop_face(rgb, f.landmarks, size, scale) for f in faces]
+    the one way faces are cut, for analysis, evaluation and training alike. The square is centred on
+    the face's extent (not on landmarks, so a crop is the same whether or not they were computed)."""
+    out = []
+    for f in faces:
+        c = crop_face(rgb, np.asarray(f.extent, np.float32).reshape(2, 2), size, scale)
+        k = size / (c.square[2] - c.square[0])
+        c.anchor = tuple((v - o) * k for v, o in zip(f.anchor, c.square[:2] * 2))
+        c.landmarks = None if f.landmarks is None else \
+            ((f.landmarks - np.array(c.square[:2], np.float32)) * k).astype(np.float32)
+        out.append(c)
+    return out
+
+
+def crop_landmarks(crop: FaceCrop) -> np.ndarray | None:
+    """The 68 landmarks of a crop's face in crop pixels (computed once, by dlib's predictor on the crop)."""
+    if crop.landmarks is None and crop.anchor is not None:
+        from fakelens.faces.detect import predict_landmarks
+
+        crop.landmarks = predict_landmarks(crop.image, crop.anchor)
+    return crop.landmarks
 
 
 def crop_whole_image(rgb: np.ndarray, size: int) -> FaceCrop:

@@ -42,16 +42,37 @@ def _hog_model():
     return dlib.get_frontal_face_detector()
 
 
+# Face-box geometry, fitted by scripts/fit_face_box.py on 419 shared images where both detectors
+# found one face, as (dx, dy, k): a square's centre shift and side in units of the detector box's
+# longer side. PREDICTOR_BOX: where dlib's 68-point predictor (trained on HOG boxes) wants its box;
+# with it, the 68 points agree with those fitted on the HOG box to 1.6% of the eye distance (median;
+# 4.8% at p90). FACE_EXTENT: the square the 68 landmarks span, which crops are centred on; estimated
+# from the box, it spares every analysis the 68-point model (1.1 s to load here) unless asked for.
+PREDICTOR_BOX = {"blazeface": (-0.023, -0.035, 0.966), "hog": (0.0, 0.0, 1.0)}
+FACE_EXTENT = {"blazeface": (0.0, 0.058, 0.948), "hog": (0.027, 0.096, 0.973)}
+
+
+def _square(box, spec: tuple[float, float, float]) -> tuple[float, float, float, float]:
+    dx, dy, k = spec
+    side = max(box[2] - box[0], box[3] - box[1])
+    cx, cy = (box[0] + box[2]) / 2 + dx * side, (box[1] + box[3]) / 2 + dy * side
+    return cx - k * side / 2, cy - k * side / 2, cx + k * side / 2, cy + k * side / 2
+
+
 @dataclass
 class DetectedFace:
-    """A face box [x0, y0, x1, y1] in image pixels, its 68 landmarks (x, y), the detector's confidence
-    in [0, 1], and `flags`: `tight_crop` when the picture is itself a face crop (the face fills it and
-    reaches past its edges, so it was found only with a margin added around the picture)."""
+    """A face box [x0, y0, x1, y1] in image pixels (inside the image), the detector's confidence in
+    [0, 1], `flags` (`tight_crop` when the picture is itself a face crop: the face fills it and reaches
+    past its edges, so it was found only with a margin added around the picture), the square the face
+    spans (`extent`, what crops are centred on) and the box dlib's landmark predictor is given
+    (`anchor`; both may reach past the edges), and its 68 landmarks when they were asked for."""
 
     box: tuple[int, int, int, int]
-    landmarks: np.ndarray  # (68, 2) float32, image pixels (may reach past the edges of a tight crop)
     confidence: float
     flags: list[str] = field(default_factory=list)
+    extent: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    anchor: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    landmarks: np.ndarray | None = None  # (68, 2) float32, image pixels
 
     @property
     def size(self) -> int:
@@ -129,15 +150,8 @@ class HogBackend:
                           1.0 / (1.0 + np.exp(-2.0 * np.array(scores, np.float32))))
 
 
-# Where dlib's 68-point predictor expects a face box (it was trained on HOG boxes), relative to a
-# BlazeFace box: centre shift x, y and side, in units of the BlazeFace side. Fitted by
-# scripts/fit_face_box.py on 463 shared images where both detectors found one face; with it the 68
-# points agree with those fitted on the HOG box to 1.7% of the eye distance (median; 7.9% at p90).
-BLAZE_TO_HOG = (-0.025, -0.037, 0.967)
-
-
 class FaceDetector:
-    """Find faces and their 68 landmarks: `FaceDetector().detect(rgb) -> list[DetectedFace]`.
+    """Find faces (and, when asked, their 68 landmarks): `FaceDetector().detect(rgb) -> list[DetectedFace]`.
 
     `backend` is 'blazeface' (default; a CNN, about 0.1x HOG's cost on a 720p frame, finds tight
     crops, small, tilted and turned faces) or 'hog' (dlib, the seed papers' detector, for comparison).
@@ -154,7 +168,6 @@ class FaceDetector:
         kwargs = {} if min_confidence is None else {"min_confidence": min_confidence}
         self.finder = (BlazeFaceBackend(tiles=tiles, **kwargs) if backend == "blazeface"
                        else HogBackend(detect_side=detect_side, **kwargs))
-        self._predictor = _landmark_model()
 
     @classmethod
     def for_video(cls, backend: str = "blazeface") -> "FaceDetector":
@@ -168,9 +181,11 @@ class FaceDetector:
         d = self.finder.find(np.ascontiguousarray(rgb))
         return [(tuple(map(float, b)), float(s)) for b, s in zip(d.boxes, d.scores)]
 
-    def detect(self, rgb: np.ndarray, region: tuple[int, int, int, int] | None = None) -> list[DetectedFace]:
-        """Faces in the image, largest first. With `region` ([x0, y0, x1, y1], e.g. around a face
-        tracked in the previous video frame) only that part is searched: a few ms."""
+    def detect(self, rgb: np.ndarray, region: tuple[int, int, int, int] | None = None,
+               landmarks: bool = False) -> list[DetectedFace]:
+        """Faces in the image, largest first, with their 68 landmarks if `landmarks`. With `region`
+        ([x0, y0, x1, y1], e.g. around a face tracked in the previous video frame) only that part is
+        searched: a few ms."""
         if rgb.ndim == 2:
             rgb = np.repeat(rgb[..., None], 3, axis=2)
         rgb = np.ascontiguousarray(rgb[..., :3])
@@ -192,7 +207,11 @@ class FaceDetector:
             x1, y1 = min(w, round(box[2])), min(h, round(box[3]))
             if x1 - x0 < 4 or y1 - y0 < 4:
                 continue
-            faces.append(DetectedFace((x0, y0, x1, y1), self._landmarks(rgb, box), float(score), list(flags)))
+            face = DetectedFace((x0, y0, x1, y1), float(score), list(flags), _square(box, FACE_EXTENT[self.backend]),
+                                _square(box, PREDICTOR_BOX[self.backend]))
+            if landmarks:
+                face.landmarks = predict_landmarks(rgb, face.anchor)
+            faces.append(face)
         faces.sort(key=lambda f: -f.size)
         return faces
 
@@ -207,23 +226,20 @@ class FaceDetector:
         keep = side >= 0.5 * min(h, w)
         return Detections(d.boxes[keep], d.keypoints[keep], d.scores[keep])
 
-    def _landmarks(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        if self.backend == "blazeface":
-            dx, dy, k = BLAZE_TO_HOG
-            side = max(box[2] - box[0], box[3] - box[1])
-            cx, cy = (box[0] + box[2]) / 2 + dx * side, (box[1] + box[3]) / 2 + dy * side
-            box = np.array([cx - k * side / 2, cy - k * side / 2, cx + k * side / 2, cy + k * side / 2])
-        return self.landmarks(rgb, tuple(box))
-
     def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-        """dlib's 68 points for the face in `box` (image pixels; the box may reach past the edges)."""
-        h, w = rgb.shape[:2]
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
-        pad = max(0, -x0, -y0, x1 - w, y1 - h)
-        if pad:  # past the edge (a tight crop): the predictor reads a replicated border instead of black
-            rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        shape = self._predictor(np.ascontiguousarray(rgb), dlib.rectangle(x0 + pad, y0 + pad, x1 + pad, y1 + pad))
-        return np.array([[p.x - pad, p.y - pad] for p in shape.parts()], dtype=np.float32)
+        """dlib's 68 points for the face in a predictor box (image pixels)."""
+        return predict_landmarks(rgb, box)
+
+
+def predict_landmarks(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """dlib's 68 points (x, y) for the face whose predictor box is `box` (it may reach past the edges)."""
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    pad = max(0, -x0, -y0, x1 - w, y1 - h)
+    if pad:  # past the edge (a tight crop): the predictor reads a replicated border instead of black
+        rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    shape = _landmark_model()(np.ascontiguousarray(rgb), dlib.rectangle(x0 + pad, y0 + pad, x1 + pad, y1 + pad))
+    return np.array([[p.x - pad, p.y - pad] for p in shape.parts()], dtype=np.float32)
 
 
 def _brighten(rgb: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from fakelens.detector import Detector, require_torch
 from fakelens.errors import FakelensError, ModelError
-from fakelens.faces import FaceDetector, crop_face
+from fakelens.faces import FaceDetector, crop_faces, crop_landmarks
 from fakelens.media import file_sha256, time_budget
 from fakelens.ops import sigmoid
 from fakelens.paths import DEFAULT_IMAGE_MODEL, WEIGHTS_DIR, default_video_model_path
@@ -34,8 +34,12 @@ class TrackData:
     crops: np.ndarray  # (T, S, S, 3) uint8
     feats: np.ndarray  # (T, D)
     logits: np.ndarray  # (T,)
-    landmarks: np.ndarray  # (T, 68, 2) in crop pixels
+    faces: list  # (T,) fakelens.faces.FaceCrop: landmarks in crop pixels on demand (crop_landmarks)
     kinds: np.ndarray | None = None  # (T,) NaN without the manipulation head
+
+    def landmarks(self, i: int) -> np.ndarray | None:
+        """Frame i's 68 landmarks in crop pixels (found on first use)."""
+        return crop_landmarks(self.faces[i])
 
 
 class FrameScorer:
@@ -148,13 +152,12 @@ class VideoDetector:
         detections = detect_frames(self._faces, frames)
         timing["detect"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        crops, crop_landmarks, where = [], [], {}
+        crops, face_crops, where = [], [], {}
         for t, (frame, faces) in enumerate(zip(frames, detections)):
-            for j, face in enumerate(faces):
+            for j, crop in enumerate(crop_faces(frame.rgb, faces, self.frames.input_size, self.frames.crop_scale)):
                 where[(t, j)] = len(crops)
-                crop = crop_face(frame.rgb, face.landmarks, self.frames.input_size, self.frames.crop_scale)
                 crops.append(crop.image)
-                crop_landmarks.append(crop.landmarks)
+                face_crops.append(crop)
         tracks = link_tracks([[f.box for f in faces] for faces in detections])
         timing["crop"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -190,7 +193,7 @@ class VideoDetector:
                 details.append(TrackData(tr.id, np.array(times), np.array([frames[t].index for t, _ in tr.members]),
                                          [[round(v * scale) for v in detections[t][j].box] for t, j in tr.members],
                                          np.stack([crops[r] for r in rows]), feats, logits,
-                                         np.stack([crop_landmarks[r] for r in rows]), kinds[rows]))
+                                         [face_crops[r] for r in rows], kinds[rows]))
             top = int(np.argmax(probs))
             t_top, j_top = tr.members[top]
             faces.append(FaceResult(box=[round(v * scale) for v in detections[t_top][j_top].box], score=round(score, 6),

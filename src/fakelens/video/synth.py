@@ -44,7 +44,7 @@ def face_clips(folder: str | Path, seconds: float = 3.0, fps: int = 15, size: tu
     from fakelens.faces import FaceDetector, square_around
 
     photo = data.astronaut()
-    face = FaceDetector().detect(photo)[0]
+    face = FaceDetector().detect(photo, landmarks=True)[0]
     x0, y0, x1, y1 = square_around(face.landmarks, 2.0, photo.shape[1], photo.shape[0])
     patch = photo[y0:y1, x0:x1]
     fake_patch = self_blend(patch, face.landmarks - [x0, y0], np.random.default_rng(seed))

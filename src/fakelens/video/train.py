@@ -33,7 +33,7 @@ from fakelens.data.sbi import self_blend
 from fakelens.data.split import group_split
 from fakelens.detector import Detector
 from fakelens.errors import InputError
-from fakelens.faces import FaceDetector, crop_face
+from fakelens.faces import FaceDetector, crop_faces, crop_landmarks
 from fakelens.metrics.classification import binary_metrics
 from fakelens.models.head import ClassifierHead
 from fakelens.train.config import VideoTrainConfig
@@ -75,7 +75,9 @@ def _crop_track(path: str, faces: FaceDetector, size: int, scale: float, num_fra
     tracks = link_tracks([[d.box for d in ds] for ds in detections])
     if not tracks:
         return None
-    crops = [crop_face(frames[t].rgb, detections[t][j].landmarks, size, scale) for t, j in tracks[0].members]
+    crops = [crop_faces(frames[t].rgb, [detections[t][j]], size, scale)[0] for t, j in tracks[0].members]
+    for c in crops:
+        crop_landmarks(c)  # self-blended copies need them
     return np.array([frames[t].time for t, _ in tracks[0].members], np.float32), crops
 
 
