@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import cv2
-import dlib
 import numpy as np
 
 from fakelens.errors import ModelError
@@ -32,13 +31,18 @@ def dlib_model_path(name: str) -> Path:
     return path
 
 
+# dlib is imported only where used (HOG, the 68-point model): analysis with BlazeFace needs neither.
 @lru_cache(maxsize=1)
 def _landmark_model():
+    import dlib
+
     return dlib.shape_predictor(str(dlib_model_path("shape_predictor_68_face_landmarks.dat")))
 
 
 @lru_cache(maxsize=1)
 def _hog_model():
+    import dlib
+
     return dlib.get_frontal_face_detector()
 
 
@@ -238,6 +242,8 @@ def predict_landmarks(rgb: np.ndarray, box: tuple[float, float, float, float]) -
     pad = max(0, -x0, -y0, x1 - w, y1 - h)
     if pad:  # past the edge (a tight crop): the predictor reads a replicated border instead of black
         rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    import dlib
+
     shape = _landmark_model()(np.ascontiguousarray(rgb), dlib.rectangle(x0 + pad, y0 + pad, x1 + pad, y1 + pad))
     return np.array([[p.x - pad, p.y - pad] for p in shape.parts()], dtype=np.float32)
 
