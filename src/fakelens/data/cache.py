@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from platformdirs import user_cache_dir
 from tqdm import tqdm
 
 from fakelens.data.datasets import Sample
 from fakelens.errors import InputError
+from fakelens.paths import cache_root
 from fakelens.faces import FaceDetector, crop_faces, crop_landmarks, crop_whole_image
 from fakelens.imageio import load_rgb
 
@@ -52,11 +51,6 @@ class CropCache:
         if self.first[i] < 0:
             return np.zeros(0, np.int64)
         return np.arange(int(self.first[i]), int(np.searchsorted(self.owner, i, side="right")))
-
-
-def cache_root() -> Path:
-    """Where fakelens keeps rebuildable files (crops, clip features, ONNX graphs): FAKELENS_CACHE_DIR or the user cache."""
-    return Path(os.environ.get("FAKELENS_CACHE_DIR") or user_cache_dir("fakelens"))
 
 
 def default_cache_dir() -> Path:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from fakelens.imageio import IMAGE_SUFFIXES
 from fakelens.media import sniff
 from fakelens.pipeline import AnalysisOptions
-from fakelens.scan import worker
+import fakelens.scan.worker as worker
 from fakelens.video.decode import VIDEO_SUFFIXES
 
 def _is_media(p: Path) -> bool:

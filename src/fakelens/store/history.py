@@ -13,18 +13,18 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from platformdirs import user_data_dir
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, create_engine, delete,
                         func, inspect, select, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from fakelens import paths
 from fakelens.records import Analysis
-from fakelens.store import keys as _keys
+import fakelens.store.keys as _keys
 
 
 def data_dir() -> Path:
-    """FAKELENS_DATA_DIR, else the platform's user data directory for fakelens (created if missing)."""
-    d = Path(os.environ.get("FAKELENS_DATA_DIR") or user_data_dir("fakelens"))
+    """fakelens.paths.data_dir(), created if missing."""
+    d = paths.data_dir()
     d.mkdir(parents=True, exist_ok=True)
     return d
 
