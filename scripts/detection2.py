@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 
 SEED = 2026  # the group split of issue 15, drawn once; its test part is never used for a choice
-RECIPE = dict(arch="efficientnet-lite0", input_size=160, epochs=12, batch_size=32, lr=4e-4, warmup_epochs=2,
-              sbi_ratio=0.4, degrade=0.8, video_frames=24, seed=SEED)
-LOGO = dict(epochs=6, epoch_size=6000, soup=False)
+# The recipe, fixed before training from the SBI paper and the issue's instructions (not from test scores):
+# the runs under `ablate` measure afterwards, on validation, what each part buys.
+RECIPE = dict(arch="efficientnet-lite0", input_size=160, epochs=10, epoch_size=8000, batch_size=32, lr=4e-4,
+              warmup_epochs=2, sbi_ratio=0.4, degrade=0.8, video_frames=24, seed=SEED)
+LOGO = dict(epochs=3, epoch_size=4000, soup=False, freeze_blocks=3)
 # Short runs that compare recipe choices on the validation split (mean per-source AUROC).
-SHORT = dict(epochs=2, epoch_size=5000, soup=False, freeze_blocks=3)
+SHORT = dict(epochs=3, epoch_size=4000, soup=False, freeze_blocks=3)
 ABLATIONS = {
     "sbi-full": {},
     "sbi-no-elastic": dict(sbi={"elastic": False}),
