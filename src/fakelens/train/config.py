@@ -38,7 +38,7 @@ class TrainConfig(RunConfig):
     degrade: float = 0.8  # chance of a degradation chain per training view (both classes alike)
     manipulation: bool = True  # a second logit: face swap or synthetic
     manipulation_weight: float = 0.5
-    balance: bool = True  # sample every (source, class) about equally often
+    balance: bool = True  # draw each (source, class) in proportion to the square root of its size
     video_frames: int = 24  # frames per clip when the data folders hold clips (0: images only)
     split: tuple[int, int, int] = (4, 1, 1)
     folds: int = 0

@@ -189,13 +189,15 @@ def train(cfg: TrainConfig) -> TrainResult | list[TrainResult]:
 
 
 def _sampling_weights(samples: list[Sample], items: list[tuple[int, bool]]) -> np.ndarray:
-    """Each (source, class) stratum drawn about equally often: weight 1 / its size (self-blended
-    fakes are their own stratum)."""
+    """Sources and classes evened out, tempered: a (source, class) stratum of n views is drawn in
+    proportion to sqrt(n), so small strata come up more often than their size says without a few
+    dozen pictures (one data set's handful of clips) being repeated hundreds of times. Self-blended
+    fakes are a stratum of their own."""
     keys = [(samples[i].source, "sbi" if blend else samples[i].label) for i, blend in items]
     counts: dict = {}
     for k in keys:
         counts[k] = counts.get(k, 0) + 1
-    return np.array([1.0 / counts[k] for k in keys])
+    return np.array([1.0 / np.sqrt(counts[k]) for k in keys])
 
 
 def _validate(model, eval_cache, samples, idx: list[int]) -> tuple[dict, np.ndarray, np.ndarray]:
