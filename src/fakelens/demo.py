@@ -60,7 +60,7 @@ def main(out: str = "demo-out") -> int:
     # Grad-CAM needs torch (fakelens[torch], which `make` installs); without it LIME and occlusion.
     methods = ["gradcam", "lime"] if importlib.util.find_spec("torch") else ["lime", "occlusion"]
     records = [rec for a in analyses[:2] for rec in analyzer.explain(a, methods, folder / "explanations", attach=False)]
-    faces = {(r["path"], tuple(r["face"])) for r in records if r["face"]}
+    faces = {(r.path, tuple(r.face)) for r in records if r.face}
     print(f"explanations ({', '.join(methods)}) of {len(faces)} faces in {(folder / 'explanations').resolve()}")
     print(f"inputs and analysis.jsonl written to {folder.resolve()}")
     return 1 if any(r.label == "error" for r in results) else 0
