@@ -305,6 +305,44 @@ def test_perturbation_methods_run_without_torch_on_the_onnx_runtime(tmp_path):
                 assert mass_inside(m, mask) > 0.9, (method, mass_inside(m, mask))
 
 
+NO_TORCH_CLI = """
+import sys
+
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchvision", "captum"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, NoTorch())
+sys.argv = ["fakelens", *sys.argv[1:]]
+from fakelens.cli import app
+
+app()
+"""
+
+
+def test_explain_cli_without_torch(tiny_checkpoint, astronaut_path, tmp_path):
+    """Without torch: a gradient method stops in one line naming the extra; occlusion still runs."""
+    import json
+    import subprocess
+    import sys
+
+    def run(method):
+        return subprocess.run([sys.executable, "-c", NO_TORCH_CLI, "explain", str(astronaut_path), "--method", method,
+                               "--out", str(tmp_path), "--format", "json", "--model", str(tiny_checkpoint),
+                               "--faithfulness-steps", "0"], capture_output=True, text=True)
+
+    r = run("gradcam")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stdout == "", r.stderr[-2000:]
+    assert "gradcam needs torch: pip install 'fakelens[torch]'" in " ".join(r.stderr.split())
+    r = run("occlusion")
+    assert r.returncode == 0, r.stderr[-2000:]
+    (rec,) = [json.loads(line) for line in r.stdout.splitlines()]
+    assert rec["method"] == "occlusion" and np.load(rec["map"]).shape == (64, 64) and rec["error"] is None
+
+
 def left_patch_logit(x: np.ndarray) -> np.ndarray:
     """A planted-patch model that only looks at the left half of the face (numpy)."""
     red = np.clip(10 * x[:, 0, :, :32] - 8, 0, None)
