@@ -176,7 +176,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on (not loopback: a key is always required, or --no-auth).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (413 beyond it).")] = 200,
-    explain: Annotated[str, typer.Option(help="Methods that explain every analysis (empty: none).")] = "gradcam",
+    explain: Annotated[Optional[str], typer.Option(help="Methods that explain every analysis (empty: none; default: gradcam, or occlusion without torch).", show_default=False)] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without keys, even on a non-loopback host (anyone who reaches the port sees everything).")] = False,
     retain_days: Annotated[float, typer.Option(help="Delete analyses (upload, report and all) older than this many days, checked hourly (0: keep).")] = 0,
     rate_limit: Annotated[int, typer.Option(help="Requests a minute per key, 429 beyond it (0: no limit).")] = 600,
@@ -195,6 +195,16 @@ def serve(
     if max_upload_mb <= 0 or not 0 < port < 65536 or retain_days < 0 or rate_limit < 0 or quota_mb < 0 or time_budget < 0:
         fail("--max-upload-mb must be > 0, --port in 1-65535, --retain-days, --rate-limit, --quota-mb and "
              "--time-budget >= 0", 2)
+    from fakelens.explain.base import torch_available
+    from fakelens.explain.registry import explainer_class
+
+    if explain is None:  # every upload is explained: a method that runs here, and fast
+        explain = "gradcam" if torch_available() else "occlusion"
+    try:
+        for m in _methods(explain) if explain else []:
+            explainer_class(m).require()  # refused at start, not on every upload
+    except FakelensError as e:
+        fail(str(e))
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
