@@ -376,6 +376,28 @@ def test_explanations_explain_the_flip_average():
     assert abs(ig.map.sum() - delta) < 0.05 * abs(delta)
 
 
+def test_kernel_shap_is_exact_on_an_additive_game():
+    """Known answer: for value(S) = c + sum of w over S, the Shapley values are w (and sum to v(all) - v(none))."""
+    from fakelens.explain.shap import kernel_shap
+
+    w = np.random.default_rng(0).normal(size=12)
+    phi = kernel_shap(lambda keep: 0.3 + keep @ w, 12, 200, np.random.default_rng(1))
+    np.testing.assert_allclose(phi, w, atol=1e-9)
+
+
+def test_occlusion_matches_captum():
+    """The NumPy occlusion (no torch) computes what Captum's Occlusion computes, edge windows included."""
+    from captum.attr import Occlusion as CaptumOcclusion
+
+    model = PatchModel()
+    x = torch.stack([planted(0)[0], planted(1, at=(40, 4))[0]])
+    ours = create_explainer("occlusion", model, window=10, stride=7).attribute(x, target="real")
+    ref = CaptumOcclusion(lambda t: -model(t)).attribute(x, sliding_window_shapes=(3, 10, 10), strides=(3, 7, 7),
+                                                         baselines=0.5).mean(1).detach().numpy()
+    for e, r in zip(ours, ref):
+        np.testing.assert_allclose(e.map, r, atol=1e-4 * max(1.0, np.abs(r).max()))
+
+
 def test_capabilities_are_declared_on_the_classes():
     from fakelens.explain.base import GradientExplainer, PerturbationExplainer
     from fakelens.explain.registry import display_name, explainer_class
