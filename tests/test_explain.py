@@ -147,6 +147,7 @@ def test_explain_cli_writes_maps_overlays_and_records(tiny_checkpoint, astronaut
     assert [x["method"] for x in good] == ["gradcam", "saliency", "lime"]
     for x in good:
         assert x["path"] == str(astronaut_path) and len(x["face"]) == 4 and x["seconds"] > 0
+        assert 0 <= x["deletion_auc"] <= 1 and 0 <= x["insertion_auc"] <= 1 and set(x["baselines"]) == {"random", "centre"}
         assert np.load(x["map"]).shape == (64, 64)
         # face | map over face; LIME: face | positive superpixels | positive and negative
         assert Image.open(x["overlay"]).size == ((192 if x["method"] == "lime" else 128), 64)

@@ -19,7 +19,7 @@ import numpy as np
 from fakelens.errors import FakelensError
 from fakelens.faces.crop import FaceCrop
 from fakelens.media import time_budget
-from fakelens.records import Analysis
+from fakelens.records import Analysis, ExplanationRecord
 
 
 @dataclass
@@ -158,7 +158,7 @@ class Analyzer:
 
     def explain(self, result: AnalysisResult, methods: list[str], out: str | os.PathLike, target: str = "verdict",
                 key_frames: int = 3, faithfulness: int = 32, drise_box: tuple | None = None,
-                attach: bool = True) -> list:
+                attach: bool = True) -> list[ExplanationRecord]:
         """Explanation records of an analysis (fakelens.records.ExplanationRecord; `to_dict()` is the
         JSON), from what it carries; with `attach`, its record also gets the plain-language summary and
         the most faithful map per face. A method that needs torch raises a one-line FakelensError
