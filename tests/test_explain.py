@@ -363,6 +363,7 @@ def test_explanations_explain_the_flip_average():
     plain = create_explainer("occlusion", left_patch_logit, flip=False).attribute(x)[0]
     flipped = create_explainer("occlusion", left_patch_logit, flip=True).attribute(x)[0]
     assert np.abs(plain.map).max() < 1e-6 and mass_inside(flipped.map, mask) > 0.9
+    assert flipped.params["flip"] is True and plain.params["flip"] is False
     verdict_logit = (left_patch_logit(x)[0] + left_patch_logit(x[..., ::-1])[0]) / 2
     assert verdict_logit > 0 > left_patch_logit(x)[0] and flipped.score == pytest.approx(1 / (1 + np.exp(-verdict_logit)))
 

@@ -112,7 +112,10 @@ class Explainer:
             scores = self.scores(x)
         elif len(scores) != len(x):
             raise ValueError(f"{len(scores)} scores for {len(x)} inputs")
-        return [Explanation(np.asarray(m, np.float32), self.name, target, _jsonable(opts), round(seconds, 5),
+        params = _jsonable(opts)
+        if self.explains == "classifier":
+            params["flip"] = self.flip  # the explained logit is the mean over the face and its mirror
+        return [Explanation(np.asarray(m, np.float32), self.name, target, params, round(seconds, 5),
                             self.signed, float(s), seg) for m, s, seg in zip(np.asarray(maps), scores, segments)]
 
     def _attribute(self, inputs, target: Target, **options) -> np.ndarray:

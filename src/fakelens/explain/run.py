@@ -81,8 +81,7 @@ def explain(result, methods: list[str], out: Path, images, videos=None, target: 
     if not result.faces:
         yield ExplanationRecord(path, label="no_face")
         return
-    explainers = {m: _create(m, lambda: images.model, images.flip, images.scorer.fake_logit, options)
-                  for m in image_methods}
+    explainers = {m: _create(m, lambda: images.model, images.flip, images.scorer, options) for m in image_methods}
     faces = result.faces
     crops = np.stack([f.crop for f in faces])
     scores = np.array([f.score for f in faces])
@@ -103,14 +102,15 @@ def explain(result, methods: list[str], out: Path, images, videos=None, target: 
                           regions=facts.get("regions", {}).get(rec.method, [])[:3], summary=text)
 
 
-def _create(method: str, torch_model: Callable, flip: bool, logit: Callable, options: dict | None):
+def _create(method: str, torch_model: Callable, flip: bool, scorer, options: dict | None):
     """The explainer of a classifier method: on the torch twin (loaded only now) with the verdict's flip
-    for the methods that need torch, else on the score function the verdict is made of (for images,
-    the ONNX Runtime fake logit, its flip average included)."""
+    for the methods that need torch, else on what the verdict is computed with on ONNX Runtime (for
+    images the ImageModel, whose fake logit averages the face and its mirror; for video frames the
+    frame logit, which has no flip)."""
     opts = (options or {}).get(method, {})
     if explainer_class(method).needs_torch:
         return create_explainer(method, torch_model(), flip=flip, **opts)
-    return create_explainer(method, logit, flip=False, **opts)
+    return create_explainer(method, scorer, **opts)
 
 
 def _frame_logit(videos) -> Callable[[np.ndarray], np.ndarray]:
