@@ -546,6 +546,7 @@ def audit_explainers(
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
     affine transforms, the model-randomisation sanity check, and seconds per face; and a global
     view of where the model looks for fakes (average aligned Grad-CAM per class)."""
+    _need_torch("audit-explainers")  # its sanity check randomises the torch model's weights
     from fakelens.detector import Detector
     from fakelens.explain.audit import audit, format_table, pick_faces, write_report
     from fakelens.explain.registry import explainer_class
@@ -559,8 +560,6 @@ def audit_explainers(
                    if explainer_class(m).explains == "classifier" and explainer_class(m).attribution]
         if not methods:
             raise ValueError(f"no attribution method of the classifier in {method!r}")
-        for m in methods:
-            explainer_class(m).require()
         det = Detector.load(model)
         chosen = pick_faces(det, [str(d) for d in data], faces, split, seed)
     except ValueError as e:
