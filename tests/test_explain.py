@@ -255,7 +255,7 @@ def test_runtime_model_matches_torch_module(method, tmp_path):
         assert ea.score == pytest.approx(eb.score, abs=1e-5)
 
 
-TORCH_FREE = """
+NO_TORCH = """
 import sys
 
 
@@ -266,6 +266,9 @@ class NoTorch:  # as if torch and its ecosystem were not installed (None in sys.
 
 
 sys.meta_path.insert(0, NoTorch())
+"""
+
+TORCH_FREE = NO_TORCH + """
 import numpy as np
 from fakelens.explain import create_explainer
 from fakelens.runtime import ImageModel
@@ -306,17 +309,7 @@ def test_perturbation_methods_run_without_torch_on_the_onnx_runtime(tmp_path):
                 assert mass_inside(m, mask) > 0.9, (method, mass_inside(m, mask))
 
 
-NO_TORCH_CLI = """
-import sys
-
-
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "torchvision", "captum"):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-
-
-sys.meta_path.insert(0, NoTorch())
+NO_TORCH_CLI = NO_TORCH + """
 sys.argv = ["fakelens", *sys.argv[1:]]
 from fakelens.cli import app
 
