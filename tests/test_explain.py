@@ -9,8 +9,9 @@ from fakelens.explain import create_explainer, list_explainers
 from fakelens.models import create_model
 from fakelens.models.head import DeepfakeClassifier
 
-ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "lrp", "lime",
-                       "shap", "occlusion", "rise"]
+PERTURBATION_METHODS = ["lime", "shap", "occlusion", "rise"]  # ONNX Runtime, no torch
+ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "lrp",
+                       *PERTURBATION_METHODS]
 # Superpixel methods get a grid aligned with the patch and a black fill: a uniform red patch
 # painted with its own mean colour (lime's default) would not be hidden at all.
 GRID = {"samples": 500, "segmentation": "grid:8", "fill": 0.0}
@@ -146,6 +147,7 @@ def test_explain_cli_writes_maps_overlays_and_records(tiny_checkpoint, astronaut
     assert [x["method"] for x in good] == ["gradcam", "saliency", "lime"]
     for x in good:
         assert x["path"] == str(astronaut_path) and len(x["face"]) == 4 and x["seconds"] > 0
+        assert 0 <= x["deletion_auc"] <= 1 and 0 <= x["insertion_auc"] <= 1 and set(x["baselines"]) == {"random", "centre"}
         assert np.load(x["map"]).shape == (64, 64)
         # face | map over face; LIME: face | positive superpixels | positive and negative
         assert Image.open(x["overlay"]).size == ((192 if x["method"] == "lime" else 128), 64)
@@ -210,7 +212,7 @@ def test_lrp_conserves_relevance_through_residual_adds(rule, first, tol):
 
 
 def test_lrp_bn_folding_keeps_the_forward_exact():
-    from fakelens.explain.lrp import LRP, Rule
+    from fakelens.explain.lrp_rules import LRP, Rule
 
     torch.manual_seed(0)
     model = create_model("efficientnet-lite0", pretrained=True, input_size=96).eval()
@@ -222,15 +224,208 @@ def test_lrp_bn_folding_keeps_the_forward_exact():
         np.testing.assert_allclose(folded.numpy(), model(x).numpy(), rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("method", ["lime", "occlusion", "rise"])
-def test_onnx_backend_matches_torch(method):
+def patch_runtime(folder, model=None, flip=False):
+    """The planted-patch model as `fakelens analyze` runs models: a checkpoint and its ONNX graph."""
+    from fakelens.models.checkpoint import write_weights
+    from fakelens.models.export import _ImageGraph, _export
+    from fakelens.runtime import read_meta
+
+    model = model or PatchModel()
+    p = folder / "patch.safetensors"
+    write_weights(model.state_dict(), p, {"arch": "patch", "input_size": 64, "flip": flip})
+    _export(_ImageGraph(model), (torch.rand(2, 3, 64, 64),), ["x"], ["logits", "pooled"],
+            {"x": {0: "n"}, "logits": {0: "n"}, "pooled": {0: "n"}}, p.with_suffix(".onnx"),
+            {"tensors_sha256": read_meta(p)["tensors_sha256"]})
+    return p
+
+
+@pytest.mark.parametrize("method", PERTURBATION_METHODS)
+def test_runtime_model_matches_torch_module(method, tmp_path):
+    """The same maps whether the model is the ONNX Runtime ImageModel (as explain runs it) or the torch module."""
+    from fakelens.runtime import ImageModel
+
     model = PatchModel()
+    runtime = ImageModel(patch_runtime(tmp_path, model))
     x = torch.stack([planted(0)[0], planted(1, at=(40, 4))[0]])
     opts = FAST.get(method, {})
-    a = create_explainer(method, model, backend="onnx", **opts).attribute(x)
-    b = create_explainer(method, model, backend="torch", **opts).attribute(x)
+    a = create_explainer(method, runtime, **opts).attribute(x.numpy())
+    b = create_explainer(method, model, **opts).attribute(x)
     for ea, eb in zip(a, b):
         np.testing.assert_allclose(ea.map, eb.map, atol=1e-4 * max(1.0, np.abs(eb.map).max()))
+        assert ea.score == pytest.approx(eb.score, abs=1e-5)
+
+
+NO_TORCH = """
+import sys
+
+
+class NoTorch:  # as if torch and its ecosystem were not installed (None in sys.modules would confuse scipy)
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchvision", "captum"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, NoTorch())
+"""
+
+TORCH_FREE = NO_TORCH + """
+import numpy as np
+from fakelens.explain import create_explainer
+from fakelens.runtime import ImageModel
+
+model = ImageModel(sys.argv[1])
+x = np.load(sys.argv[2])
+opts = {"lime": {"samples": 500, "segmentation": "grid:8", "fill": 0.0}, "rise": {"masks": 1000},
+        "shap": {"samples": 500, "segmentation": "grid:8", "fill": 0.0}, "occlusion": {}}
+maps = {m: np.stack([e.map for e in create_explainer(m, model, **o).attribute(x)]) for m, o in opts.items()}
+try:
+    create_explainer("gradcam", model)
+except Exception as e:
+    print(type(e).__name__, e)
+np.savez(sys.argv[3], **maps)
+assert not [k for k in sys.modules if k.split(".")[0] in ("torch", "captum", "torchvision")]
+"""
+
+
+def test_perturbation_methods_run_without_torch_on_the_onnx_runtime(tmp_path):
+    """LIME, SHAP, RISE and occlusion with torch unimportable, on the planted-patch model's ONNX graph:
+    the known answer still holds; Grad-CAM says in one line which extra it needs."""
+    import subprocess
+    import sys
+
+    x = torch.stack([planted(0)[0], planted(1, at=(40, 4))[0]]).numpy()
+    masks = [planted(0)[1], planted(1, at=(40, 4))[1]]
+    np.save(tmp_path / "x.npy", x)
+    r = subprocess.run([sys.executable, "-c", TORCH_FREE, str(patch_runtime(tmp_path, flip=True)),
+                        str(tmp_path / "x.npy"), str(tmp_path / "maps.npz")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "FakelensError gradcam needs torch: pip install 'fakelens[torch]'" in r.stdout
+    maps = np.load(tmp_path / "maps.npz")
+    for method in ("lime", "shap", "rise", "occlusion"):
+        for m, mask in zip(maps[method], masks):
+            if method == "rise":
+                assert contrast(m, mask) > 3.0, (method, contrast(m, mask))
+            else:
+                assert mass_inside(m, mask) > 0.9, (method, mass_inside(m, mask))
+
+
+NO_TORCH_CLI = NO_TORCH + """
+sys.argv = ["fakelens", *sys.argv[1:]]
+from fakelens.cli import app
+
+app()
+"""
+
+
+def test_explain_cli_without_torch(tiny_checkpoint, astronaut_path, tmp_path):
+    """Without torch: a gradient method stops in one line naming the extra; occlusion still runs."""
+    import json
+    import subprocess
+    import sys
+
+    def run(method):
+        return subprocess.run([sys.executable, "-c", NO_TORCH_CLI, "explain", str(astronaut_path), "--method", method,
+                               "--out", str(tmp_path), "--format", "json", "--model", str(tiny_checkpoint),
+                               "--faithfulness-steps", "0"], capture_output=True, text=True)
+
+    r = run("gradcam")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stdout == "", r.stderr[-2000:]
+    assert "gradcam needs torch: pip install 'fakelens[torch]'" in " ".join(r.stderr.split())
+    r = run("occlusion")
+    assert r.returncode == 0, r.stderr[-2000:]
+    (rec,) = [json.loads(line) for line in r.stdout.splitlines()]
+    assert rec["method"] == "occlusion" and np.load(rec["map"]).shape == (64, 64) and rec["error"] is None
+
+
+def left_patch_logit(x: np.ndarray) -> np.ndarray:
+    """A planted-patch model that only looks at the left half of the face (numpy)."""
+    red = np.clip(10 * x[:, 0, :, :32] - 8, 0, None)
+    return 32 * red.mean((1, 2)) - 1
+
+
+class LeftHalf(nn.Module):
+    def forward(self, x):
+        return x * (torch.arange(x.shape[-1]) < x.shape[-1] // 2).float()
+
+
+def test_explanations_explain_the_flip_average():
+    """The verdict averages the face and its mirror: a patch on the right, invisible to the plain logit
+    of a left-only model, is seen through the mirror, and both kinds of method must find it there."""
+    x, mask = planted(0, at=(24, 40))  # right half only
+    x = x[None].numpy()
+    plain = create_explainer("occlusion", left_patch_logit, flip=False).attribute(x)[0]
+    flipped = create_explainer("occlusion", left_patch_logit, flip=True).attribute(x)[0]
+    assert np.abs(plain.map).max() < 1e-6 and mass_inside(flipped.map, mask) > 0.9
+    assert flipped.params["flip"] is True and plain.params["flip"] is False
+    verdict_logit = (left_patch_logit(x)[0] + left_patch_logit(x[..., ::-1])[0]) / 2
+    assert verdict_logit > 0 > left_patch_logit(x)[0] and flipped.score == pytest.approx(1 / (1 + np.exp(-verdict_logit)))
+
+    model = PatchModel()
+    model.backbone = nn.Sequential(LeftHalf(), *model.backbone)
+    ig = create_explainer("integrated-gradients", model, flip=True, steps=128).attribute(torch.from_numpy(x))[0]
+    assert mass_inside(ig.map, mask) > 0.9
+    with torch.no_grad():  # completeness, for the averaged logit
+        t = torch.from_numpy(x)
+        avg = lambda v: (model(v) + model(torch.flip(v, dims=[-1]))) / 2  # noqa: E731
+        delta = (avg(t) - avg(torch.zeros_like(t))).item()
+    assert abs(ig.map.sum() - delta) < 0.05 * abs(delta)
+
+
+def test_kernel_shap_is_exact_on_an_additive_game():
+    """Known answer: for value(S) = c + sum of w over S, the Shapley values are w (and sum to v(all) - v(none))."""
+    from fakelens.explain.shap import kernel_shap
+
+    w = np.random.default_rng(0).normal(size=12)
+    phi = kernel_shap(lambda keep: 0.3 + keep @ w, 12, 200, np.random.default_rng(1))
+    np.testing.assert_allclose(phi, w, atol=1e-9)
+
+
+def test_occlusion_matches_captum():
+    """The NumPy occlusion (no torch) computes what Captum's Occlusion computes, edge windows included."""
+    from captum.attr import Occlusion as CaptumOcclusion
+
+    model = PatchModel()
+    x = torch.stack([planted(0)[0], planted(1, at=(40, 4))[0]])
+    ours = create_explainer("occlusion", model, window=10, stride=7).attribute(x, target="real")
+    ref = CaptumOcclusion(lambda t: -model(t)).attribute(x, sliding_window_shapes=(3, 10, 10), strides=(3, 7, 7),
+                                                         baselines=0.5).mean(1).detach().numpy()
+    for e, r in zip(ours, ref):
+        np.testing.assert_allclose(e.map, r, atol=1e-4 * max(1.0, np.abs(r).max()))
+
+
+def test_capabilities_are_declared_on_the_classes():
+    from fakelens.explain.base import GradientExplainer, PerturbationExplainer
+    from fakelens.explain.registry import display_name, explainer_class
+
+    for name in list_explainers():
+        cls = explainer_class(name)
+        assert cls.explains in ("classifier", "sequence", "detector") and isinstance(cls.display, str)
+        assert cls.needs_torch == (not issubclass(cls, PerturbationExplainer) and cls.explains != "detector")
+    assert list_explainers(explains="detector") == ["drise"]
+    assert sorted(list_explainers(explains="sequence")) == ["shap-frames", "shap-windows"]
+    assert list_explainers(attribution=False) == ["activations"]
+    assert {m for m in list_explainers() if issubclass(explainer_class(m), PerturbationExplainer)} == set(
+        PERTURBATION_METHODS)
+    assert issubclass(explainer_class("gradcam"), GradientExplainer) and display_name("gradcam") == "Grad-CAM"
+    assert display_name("not-a-method") == "not-a-method"
+
+
+def test_explanation_record_json_keys():
+    from fakelens.records import ExplanationRecord
+
+    rec = ExplanationRecord("a.png", face=[1, 2, 3, 4], crop_box=[0, 0, 5, 5], method="lime", target="fake", score=0.9,
+                            map="m.npy", overlay="m.png", seconds=0.1, signed=True, params={"samples": 10},
+                            deletion_auc=0.1, insertion_auc=0.9,
+                            baselines={"random": {"deletion_auc": 0.5, "insertion_auc": 0.5}}, regions=[],
+                            summary="s", values=np.zeros((5, 5)))
+    d = rec.to_dict()
+    assert list(d) == ["path", "face", "crop_box", "method", "target", "score", "map", "overlay", "seconds", "signed",
+                       "params", "deletion_auc", "insertion_auc", "baselines", "error", "regions", "summary"]
+    assert d["baselines"]["random"]["deletion_auc"] == 0.5 and d["error"] is None
+    assert ExplanationRecord("b.png", label="no_face").to_dict() == {"path": "b.png", "face": None, "method": None,
+                                                                     "error": None, "label": "no_face"}
+    assert ExplanationRecord("c.png", error="bad").to_dict() == {"path": "c.png", "face": None, "method": None,
+                                                                 "error": "bad"}
 
 
 def test_deletion_and_insertion_reward_the_right_map():

@@ -83,7 +83,9 @@ def analyze(
     from fakelens.pipeline import Analyzer
 
     if report is not None and not explain:
-        explain = "gradcam,occlusion"  # a report always shows evidence: two quick methods unless told otherwise
+        from fakelens.explain.run import default_methods
+
+        explain = ",".join(default_methods())  # a report always shows evidence: two quick methods unless told otherwise
     methods = _methods(explain) if explain else []
     analyzer = Analyzer(options)
     try:
@@ -174,7 +176,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on (not loopback: a key is always required, or --no-auth).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (413 beyond it).")] = 200,
-    explain: Annotated[str, typer.Option(help="Methods that explain every analysis (empty: none).")] = "gradcam",
+    explain: Annotated[Optional[str], typer.Option(help="Methods that explain every analysis (empty: none; default: gradcam, or occlusion without torch).", show_default=False)] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without keys, even on a non-loopback host (anyone who reaches the port sees everything).")] = False,
     retain_days: Annotated[float, typer.Option(help="Delete analyses (upload, report and all) older than this many days, checked hourly (0: keep).")] = 0,
     rate_limit: Annotated[int, typer.Option(help="Requests a minute per key, 429 beyond it (0: no limit).")] = 600,
@@ -193,6 +195,16 @@ def serve(
     if max_upload_mb <= 0 or not 0 < port < 65536 or retain_days < 0 or rate_limit < 0 or quota_mb < 0 or time_budget < 0:
         fail("--max-upload-mb must be > 0, --port in 1-65535, --retain-days, --rate-limit, --quota-mb and "
              "--time-budget >= 0", 2)
+    from fakelens.explain.base import torch_available
+    from fakelens.explain.registry import explainer_class
+
+    if explain is None:  # every upload is explained: a method that runs here, and fast
+        explain = "gradcam" if torch_available() else "occlusion"
+    try:
+        for m in _methods(explain) if explain else []:
+            explainer_class(m).require()  # refused at start, not on every upload
+    except FakelensError as e:
+        fail(str(e))
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -450,7 +462,7 @@ def train_video(
 @app.command()
 def explain(
     paths: Annotated[list[Path], typer.Argument(help="Image or video files.", show_default=False)],
-    method: Annotated[str, typer.Option("--method", help="Method name(s), comma-separated, or all.")] = "gradcam",
+    method: Annotated[Optional[str], typer.Option("--method", help="Method name(s), comma-separated, or all; default: gradcam,occlusion, or occlusion,lime without torch.", show_default=False)] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Where maps (.npy) and overlays (.png) go.")] = Path("explanations"),
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Each input is already a face crop.")] = False,
     target: Annotated[str, typer.Option(help="verdict (the predicted class), fake or real.")] = "verdict",
@@ -470,13 +482,20 @@ def explain(
 
     Videos: image methods run on the most suspicious frames of each face track; shap-frames and
     shap-windows say how much each frame or window of the track moved the verdict (a bar chart PNG)."""
+    from fakelens.explain.registry import explainer_class
     from fakelens.pipeline import Analyzer
 
     if fmt not in ("table", "json") or target not in ("verdict", "fake", "real"):
         fail("--format must be table or json; --target verdict, fake or real", 2)
     analyzer = Analyzer(_options(model, video_model, None, face_detector, whole_image, frames, every, fps, time_budget))
+    if method is None:
+        from fakelens.explain.run import default_methods
+
+        method = ",".join(default_methods())
     methods = _methods(method)
     try:
+        for m in methods:  # a method that needs torch says so in one line, before any work
+            explainer_class(m).require()
         _ = analyzer.images
     except FakelensError as e:
         fail(str(e))
@@ -501,13 +520,13 @@ def explain(
                 fail(str(e))
 
     for rec in records():
-        failed |= rec["error"] is not None
+        failed |= rec.error is not None
         if fmt == "json":
-            print(json.dumps(rec), flush=True)
-        elif rec["method"] is None:
-            table.add_row(rec["path"], "-", "-", "-", "-", rec["error"] or rec.get("label", ""))
+            print(json.dumps(rec.to_dict()), flush=True)
+        elif rec.method is None:
+            table.add_row(rec.path, "-", "-", "-", "-", rec.error or rec.label or "")
         else:
-            table.add_row(rec["path"], str(rec["face"]), rec["method"], rec["target"], f"{rec['seconds']:.3f}", rec["overlay"])
+            table.add_row(rec.path, str(rec.face), rec.method, rec.target, f"{rec.seconds:.3f}", rec.overlay)
     if fmt == "table":
         out.print(table)
     raise typer.Exit(1 if failed else 0)
@@ -527,17 +546,20 @@ def audit_explainers(
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
     affine transforms, the model-randomisation sanity check, and seconds per face; and a global
     view of where the model looks for fakes (average aligned Grad-CAM per class)."""
+    _need_torch("audit-explainers")  # its sanity check randomises the torch model's weights
     from fakelens.detector import Detector
     from fakelens.explain.audit import audit, format_table, pick_faces, write_report
     from fakelens.explain.registry import explainer_class
-    from fakelens.explain.run import DETECTOR_METHODS, parse_methods
+    from fakelens.explain.run import parse_methods
 
     if faces < 1 or split not in ("test", "val", "train", "all"):
         fail("--faces must be >= 1 and --split test, val, train or all", 2)
     try:
-        # The classifier's image methods only: activations attribute nothing, D-RISE explains the detector.
-        methods = [m for m in parse_methods(method) if m not in DETECTOR_METHODS and explainer_class(m).input_dims == 4
-                   and m != "activations"]
+        # The classifier's attributions only (capabilities declared on each method's class).
+        methods = [m for m in parse_methods(method)
+                   if explainer_class(m).explains == "classifier" and explainer_class(m).attribution]
+        if not methods:
+            raise ValueError(f"no attribution method of the classifier in {method!r}")
         det = Detector.load(model)
         chosen = pick_faces(det, [str(d) for d in data], faces, split, seed)
     except ValueError as e:

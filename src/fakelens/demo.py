@@ -36,8 +36,7 @@ def make_samples(folder: Path, seed: int = 0) -> list[Path]:
 
 
 def main(out: str = "demo-out") -> int:
-    import importlib.util
-
+    from fakelens.explain.base import torch_available
     from fakelens.pipeline import Analyzer
     from fakelens.video.synth import face_clips
 
@@ -58,9 +57,9 @@ def main(out: str = "demo-out") -> int:
                       f"frame-model mean {r.tracks[0].frame_mean:.3f}")
         print(f"  {r.path:40s} {r.kind:6s} {r.label:8s} score {score:>6s}  faces {len(r.faces)}{extra}")
     # Grad-CAM needs torch (fakelens[torch], which `make` installs); without it LIME and occlusion.
-    methods = ["gradcam", "lime"] if importlib.util.find_spec("torch") else ["lime", "occlusion"]
+    methods = ["gradcam", "lime"] if torch_available() else ["lime", "occlusion"]
     records = [rec for a in analyses[:2] for rec in analyzer.explain(a, methods, folder / "explanations", attach=False)]
-    faces = {(r["path"], tuple(r["face"])) for r in records if r["face"]}
+    faces = {(r.path, tuple(r.face)) for r in records if r.face}
     print(f"explanations ({', '.join(methods)}) of {len(faces)} faces in {(folder / 'explanations').resolve()}")
     print(f"inputs and analysis.jsonl written to {folder.resolve()}")
     return 1 if any(r.label == "error" for r in results) else 0

@@ -19,7 +19,7 @@ import numpy as np
 from fakelens.errors import FakelensError
 from fakelens.faces.crop import FaceCrop
 from fakelens.media import time_budget
-from fakelens.records import Analysis
+from fakelens.records import Analysis, ExplanationRecord
 
 
 @dataclass
@@ -158,9 +158,11 @@ class Analyzer:
 
     def explain(self, result: AnalysisResult, methods: list[str], out: str | os.PathLike, target: str = "verdict",
                 key_frames: int = 3, faithfulness: int = 32, drise_box: tuple | None = None,
-                attach: bool = True) -> list[dict]:
-        """Explanation records of an analysis (fakelens.explain.run.explain), from what it carries; with
-        `attach`, its record also gets the plain-language summary and the most faithful map per face."""
+                attach: bool = True) -> list[ExplanationRecord]:
+        """Explanation records of an analysis (fakelens.records.ExplanationRecord; `to_dict()` is the
+        JSON), from what it carries; with `attach`, its record also gets the plain-language summary and
+        the most faithful map per face. A method that needs torch raises a one-line FakelensError
+        without it (fakelens.explain.run.default_methods are the ones that run here)."""
         from pathlib import Path
 
         from fakelens.explain.run import attach_explanations, explain

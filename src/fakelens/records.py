@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Literal
 
 Label = Literal["real", "fake", "no_face", "error"]
 Manipulation = Literal["face_swap", "synthetic"]
@@ -135,3 +135,50 @@ class Analysis:
             d.pop("summary")
             d.pop("explanations")
         return d
+
+
+@dataclass
+class ExplanationRecord:
+    """One explanation of one face by one method (`fakelens explain --format json` prints `to_dict()`),
+    or one line saying why an input has none (`error`, or `label` "no_face" with `method` None).
+
+    Image maps: `map` (.npy) and `overlay` (.png) paths, `crop_box` (the square the model saw), with
+    `deletion_auc`, `insertion_auc` and `baselines` ({"random": {...}, "centre": {...}}) when
+    faithfulness is measured. Video key frames add `track`, `time` (s), `frame`; the temporal methods
+    `track` and `times` ([start, end] per frame or window). D-RISE: `target` "face detection" and the
+    `region` its map covers. `regions` (the face regions the map weighs most) and `summary` (the
+    plain-language summary of the face) come with every classifier explanation.
+    """
+
+    path: str
+    face: list[int] | None = None
+    crop_box: list[int] | None = None
+    track: int | None = None
+    time: float | None = None
+    frame: int | None = None
+    method: str | None = None
+    target: str | None = None
+    score: float | None = None
+    region: list[int] | None = None
+    map: str | None = None
+    overlay: str | None = None
+    times: list[list[float]] | None = None
+    seconds: float | None = None
+    signed: bool | None = None
+    params: dict | None = None
+    deletion_auc: float | None = None
+    insertion_auc: float | None = None
+    baselines: dict | None = None
+    error: str | None = None
+    label: Label | None = None
+    regions: list[dict] | None = None
+    summary: str | None = None
+    # The map itself, for the summary and the caller in Python; never in the JSON (its file is `map`).
+    values: Any = field(default=None, repr=False, compare=False)
+
+    ALWAYS: ClassVar[tuple] = ("path", "face", "method", "error")  # keys present in every record, null or not
+
+    def to_dict(self) -> dict:
+        """The documented JSON: the keys above that apply (`path`, `face`, `method`, `error` always)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "values" and (f.name in self.ALWAYS or getattr(self, f.name) is not None)}

@@ -1,15 +1,14 @@
 """Intermediate activations of a chosen layer (seed 002 shows one): the mean activation over
-channels, or one channel, upsampled to the input. Not an attribution: it shows what a layer sees."""
+channels, or one channel, upsampled to the input (needs torch). Not an attribution: it shows what a
+layer sees, so it is left out of the summary and the faithfulness ranking."""
 
 from __future__ import annotations
 
-import torch
-
-from fakelens.explain.base import Explainer, upsample
+from fakelens.explain.base import GradientExplainer, upsample
 from fakelens.explain.registry import register_explainer
 
 
-def resolve_layer(model: torch.nn.Module, name: str | None) -> torch.nn.Module:
+def resolve_layer(model, name: str | None):
     """A module by dotted name; default: an early EfficientNet-Lite block (edges and textures)."""
     if name is None:
         net = getattr(getattr(model, "backbone", None), "net", None)
@@ -20,16 +19,19 @@ def resolve_layer(model: torch.nn.Module, name: str | None) -> torch.nn.Module:
 
 
 @register_explainer
-class Activations(Explainer):
-    name = "activations"
+class Activations(GradientExplainer):
+    name, display = "activations", "the activations"
+    attribution = False
     defaults = {"layer": None, "channel": None}
 
-    @torch.no_grad()
-    def _attribute(self, inputs, target, layer, channel):
+    def _maps(self, inputs, target, layer, channel):
+        import torch
+
         store = {}
         hook = resolve_layer(self.model, layer).register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
         try:
-            self.model(inputs)
+            with torch.no_grad():
+                self.model(inputs)
         finally:
             hook.remove()
         a = store["a"]

@@ -16,6 +16,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from fakelens.explain.base import Explainer, Explanation
+from fakelens.explain.registry import register_explainer
 from fakelens.ops import box_iou
 
 Detections = list[tuple[tuple[float, float, float, float], float]]  # (box, score) per face
@@ -86,3 +88,28 @@ def drise(detect: Callable[[np.ndarray], Detections], image: np.ndarray, target:
         sal = cv2.resize(sal, (rx1 - rx0, ry1 - ry0), interpolation=cv2.INTER_LINEAR)
     return DriseMap(sal, region, tuple(int(v) for v in target), masks, round(time.perf_counter() - t0, 3),
                     round(hits / masks, 4))
+
+
+@register_explainer
+class Drise(Explainer):
+    """D-RISE as an explainer of the face detector: `attribute(picture, target=box)` with the decoded
+    picture (H x W x 3 uint8) and the box of the face to explain. The map covers the region around
+    the box (`params["region"]`, [x0, y0, x1, y1] in picture pixels), not the whole picture."""
+
+    name, display = "drise", "D-RISE"
+    explains = "detector"
+    input_dims = 3  # one picture, not a batch of face crops
+    defaults = {"masks": 500, "grid": 8, "p": 0.5, "context": 1.0, "seed": 0, "face_px": 100}
+
+    def __init__(self, model, flip=None, **options):
+        """`model`: a FaceDetector (its `detections`) or a function picture -> [(box, score), ...]."""
+        super().__init__(model, False, **options)
+        self.detect = getattr(model, "detections", model)
+
+    def attribute(self, inputs: np.ndarray, target=None, scores=None, **options) -> list[Explanation]:
+        if target is None or len(target) != 4:
+            raise ValueError("drise: target must be the box x0, y0, x1, y1 to explain")
+        opts = {**self.options, **options}
+        r = drise(self.detect, np.asarray(inputs), tuple(int(v) for v in target), **opts)
+        params = {"masks": r.masks, "hit_rate": r.hit_rate, "region": list(r.region)}
+        return [Explanation(r.map, self.name, "face detection", params, r.seconds, False, None)]

@@ -29,7 +29,7 @@ def class_average_maps(det, faces: list[tuple[np.ndarray, np.ndarray, str]], met
     """faces: (crop, crop landmarks, 'real'|'fake' truth). Per class: mean aligned face, mean
     aligned map (each map scaled to sum 1 first, so every face counts the same), and the count."""
     template = np.mean([lm for _, lm, _ in faces], axis=0)
-    explainer = create_explainer(method, det.model, **options)
+    explainer = create_explainer(method, det.model, flip=det.flip, **options)  # the verdict's function
     out: dict[str, dict] = {}
     for crop, lm, truth in faces:
         x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]

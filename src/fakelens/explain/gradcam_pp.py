@@ -1,19 +1,19 @@
-"""Grad-CAM++ (Chattopadhyay et al., 2018). Written here: Captum has no Grad-CAM++."""
+"""Grad-CAM++ (Chattopadhyay et al., 2018). Written here: Captum has no Grad-CAM++ (needs torch)."""
 
 from __future__ import annotations
 
-import torch
-
-from fakelens.explain.base import Explainer, default_layer, upsample
+from fakelens.explain.base import GradientExplainer, default_layer, upsample
 from fakelens.explain.registry import register_explainer
 
 
 @register_explainer
-class GradCamPlusPlus(Explainer):
-    name = "gradcam++"
+class GradCamPlusPlus(GradientExplainer):
+    name, display = "gradcam++", "Grad-CAM++"
     defaults = {}
 
-    def _attribute(self, inputs, target):
+    def _maps(self, inputs, target):
+        import torch
+
         layer = default_layer(self.model)
         store = {}
         hook = layer.register_forward_hook(lambda m, i, o: store.__setitem__("a", o))

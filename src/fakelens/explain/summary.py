@@ -10,10 +10,8 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from fakelens.explain.regions import region_shares
+from fakelens.explain.registry import display_name
 
-NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "saliency": "the gradient saliency map",
-         "guided-backprop": "guided backprop", "integrated-gradients": "integrated gradients", "lrp": "LRP",
-         "lime": "LIME", "shap": "SHAP", "occlusion": "occlusion", "rise": "RISE", "activations": "the activations"}
 
 
 @dataclass
@@ -75,7 +73,7 @@ def summarize_face(label: str, score: float, threshold: float, evidence: list[Me
         facts["regions"] = per_method
         r = per_method[top.method]
         first, second = r[0], r[1]
-        text.append(f"{_upper_first(NAMES.get(top.method, top.method))} puts {first['mass']:.0%} of its positive "
+        text.append(f"{_upper_first(display_name(top.method))} puts {first['mass']:.0%} of its positive "
                     f"evidence on the {first['region']} ({first['area']:.0%} of the crop, {first['lift']:.1f}x its "
                     f"share of area), then {second['mass']:.0%} on the {second['region']}.")
         leaders = [rs[0]["region"] for rs in per_method.values()]
@@ -91,7 +89,7 @@ def summarize_face(label: str, score: float, threshold: float, evidence: list[Me
         rnd = top.baselines["random"]
         facts["faithfulness"] = {e.method: {"deletion_auc": e.deletion_auc, "insertion_auc": e.insertion_auc,
                                             "random": e.baselines.get("random")} for e in evidence}
-        name = NAMES.get(top.method, top.method)
+        name = display_name(top.method)
         deletion = (f"deletion AUC {top.deletion_auc:.2f} vs {rnd['deletion_auc']:.2f} for a random map, "
                     f"lower is better")
         insertion = f"insertion AUC {top.insertion_auc:.2f} vs {rnd['insertion_auc']:.2f}, higher is better"

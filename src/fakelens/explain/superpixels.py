@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from skimage.segmentation import quickshift
 
 
@@ -22,21 +21,21 @@ def segment(image: np.ndarray, kernel_size: float = 4, max_dist: float = 200, ra
     return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
 
 
-def mean_fill(x: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
-    """Each superpixel painted with its own mean colour (the `lime` package's hide_color=None)."""
+def mean_fill(x: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Each superpixel of a 3 x H x W image painted with its own mean colour (the `lime` package's hide_color=None)."""
     n = int(segments.max()) + 1
-    flat = segments.view(-1)
-    sums = torch.zeros(3, n).index_add_(1, flat, x.view(3, -1))
-    counts = torch.bincount(flat, minlength=n).clamp(min=1)
-    return (sums / counts)[:, flat].view_as(x)
+    flat = segments.ravel()
+    counts = np.bincount(flat, minlength=n).clip(min=1)
+    means = np.stack([np.bincount(flat, weights=c.ravel(), minlength=n) for c in x]) / counts
+    return means[:, flat].reshape(x.shape).astype(np.float32)
 
 
-def hidden(x: torch.Tensor, segments: torch.Tensor, fill: str | float) -> torch.Tensor:
+def hidden(x: np.ndarray, segments: np.ndarray, fill: str | float) -> np.ndarray:
     """What a hidden superpixel shows: its mean colour ("mean", as lime) or a constant grey level."""
-    return mean_fill(x, segments) if fill == "mean" else torch.full_like(x, float(fill))
+    return mean_fill(x, segments) if fill == "mean" else np.full_like(x, float(fill))
 
 
-def masked_batch(x: torch.Tensor, fill: torch.Tensor, segments: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Copies of x with superpixels where keep[k, s] == 0 replaced by `fill`: one tensor op, no Python loop."""
-    m = keep[:, segments].unsqueeze(1).to(x.dtype)  # K x 1 x H x W
-    return x.unsqueeze(0) * m + fill.unsqueeze(0) * (1 - m)
+def masked_batch(x: np.ndarray, fill: np.ndarray, segments: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Copies of x with superpixels where keep[k, s] == 0 replaced by `fill`: one array op, no Python loop."""
+    m = keep[:, segments][:, None].astype(np.float32)  # K x 1 x H x W
+    return x[None] * m + fill[None] * (1 - m)

@@ -10,20 +10,22 @@ Inputs are frame-feature sequences (B x T x D, from `FrameEncoder`); the model i
 from __future__ import annotations
 
 import numpy as np
-import torch
-from captum.attr import KernelShap
 
-from fakelens.explain.base import Explainer
+from fakelens.explain.base import TorchExplainer
 from fakelens.explain.registry import register_explainer
 
 
-class _TemporalShap(Explainer):
+class _TemporalShap(TorchExplainer):
+    explains = "sequence"
     signed = True
     input_dims = 3
     defaults = {"samples": 1000, "batch_size": 256, "seed": 0}
     over: str
 
     def _attribute(self, inputs, target, samples, batch_size, seed):
+        import torch
+        from captum.attr import KernelShap
+
         model = self.model
         sign = 1.0 if target == "fake" else -1.0
         players = model.windows(inputs) if self.over == "windows" else inputs
@@ -48,11 +50,11 @@ class _TemporalShap(Explainer):
 
 @register_explainer
 class ShapFrames(_TemporalShap):
-    name = "shap-frames"
+    name, display = "shap-frames", "SHAP over frames"
     over = "frames"
 
 
 @register_explainer
 class ShapWindows(_TemporalShap):
-    name = "shap-windows"
+    name, display = "shap-windows", "SHAP over windows"
     over = "windows"

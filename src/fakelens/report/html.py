@@ -174,6 +174,7 @@ def render_report(a: Analysis, records: list[dict] | None = None, feedback_id: i
     path = Path(a.path)
     explanations = []
     for r in records or []:
+        r = r.to_dict() if hasattr(r, "to_dict") else r  # an ExplanationRecord, or its JSON
         if not r.get("method") or r.get("error") or not r.get("overlay") or not Path(r["overlay"]).exists():
             continue
         rnd = (r.get("baselines") or {}).get("random") or {}
