@@ -17,7 +17,7 @@ from fakelens.detector import Detector
 from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
 from fakelens.faces import crop_landmarks
 from fakelens.imageio import load_rgb
-from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
+from fakelens.metrics.faithfulness import baselines, channels_first, deletion_insertion, target_probability
 from fakelens.metrics.trust import randomised_copies, robustness, sanity_check
 from fakelens.models.onnx import onnx_forward
 
@@ -53,7 +53,7 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
     """Per method: mean deletion/insertion AUC (and the random map's), robustness, sanity pass rate, seconds."""
     methods = methods or [m for m in list_explainers() if explainer_class(m).input_dims == 4 and m != "activations"]
     copies = randomised_copies(det.model, fractions=(0.25, 0.5, 1.0))
-    prob_fake = onnx_forward(det.model)
+    prob_fake = channels_first(onnx_forward(det.model))
     rows = {}
     for method in methods:
         opts = AUDIT_OPTIONS.get(method, {})
@@ -71,9 +71,9 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
             m = explain(x)
             seconds = time.perf_counter() - t0
             prob = target_probability(prob_fake, target)
-            base = blurred(x[0])
-            faith = deletion_insertion(prob, x[0], m, steps, base=base)
-            rnd = baselines(prob, x[0], steps, base=base)["random"]
+            img = x[0].permute(1, 2, 0).numpy()
+            faith = deletion_insertion(prob, img, m, steps)
+            rnd = baselines(prob, img, steps)["random"]
             per_face.append({"path": path, "seconds": seconds, "deletion_auc": faith["deletion_auc"],
                              "insertion_auc": faith["insertion_auc"], "random": rnd,
                              "robustness": robustness(explain, x),

@@ -14,7 +14,7 @@ from fakelens.explain.registry import create_explainer, explainer_class, list_ex
 from fakelens.explain.render import overlay, superpixel_panels
 from fakelens.explain.summary import MethodEvidence, summarize_face, summarize_windows
 from fakelens.media import safe_stem
-from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
+from fakelens.metrics.faithfulness import baselines, channels_first, deletion_insertion, target_probability
 from fakelens.records import verdict
 from fakelens.video.track import window_starts
 
@@ -133,11 +133,11 @@ def _explain_crops(model, explainers: dict, images: np.ndarray, tgts: list[str],
         if (i, t) not in judged:
             from fakelens.models.onnx import onnx_forward
 
-            prob = target_probability(onnx_forward(model), t)
-            base = blurred(x[i])
-            judged[(i, t)] = (prob, base, baselines(prob, x[i], faithfulness, base=base))
-        prob, base, ref = judged[(i, t)]
-        r = deletion_insertion(prob, x[i], m, faithfulness, base=base)
+            prob = target_probability(channels_first(onnx_forward(model)), t)
+            img = x[i].permute(1, 2, 0).numpy()  # the metrics take H x W x 3 numpy images
+            judged[(i, t)] = (prob, img, baselines(prob, img, faithfulness))
+        prob, img, ref = judged[(i, t)]
+        r = deletion_insertion(prob, img, m, faithfulness)
         return {"deletion_auc": r["deletion_auc"], "insertion_auc": r["insertion_auc"], "baselines": ref}
 
     for method, explainer in explainers.items():

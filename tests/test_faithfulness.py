@@ -1,0 +1,136 @@
+"""Known-answer tests of the faithfulness metrics themselves (issue 17): on a planted-patch model
+the true map must score best, a random map worse and the inverted true map worse still, under
+every metric variant; and the parts (ROAD imputation, units, batching) do what they claim."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fakelens.metrics import faithfulness as F
+from fakelens.metrics import faithfulness_meta as M
+
+
+def test_module_is_numpy_only():
+    code = "import sys, fakelens.metrics.faithfulness, fakelens.metrics.faithfulness_meta; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_road_imputation_recovers_a_linear_ramp_and_keeps_the_rest():
+    """A linear ramp is its neighbours' weighted mean (the weights are symmetric), so the noiseless
+    imputation of a hole in it is the ramp itself; present pixels are never touched."""
+    h, w = 24, 32
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x / w, y / h, 0.3 + 0.01 * (x + y)], -1).astype(np.float32)
+    removed = np.zeros((h, w), bool)
+    removed[5:15, 8:20] = True
+    out = F.road_impute(img, removed, noise=0.0)
+    np.testing.assert_allclose(out, img, atol=1e-5)
+    noisy = F.road_impute(img, removed, noise=0.01, rng=np.random.default_rng(0))
+    assert np.array_equal(noisy[~removed], img[~removed])
+    assert 0.007 < float((noisy - img)[removed].std()) < 0.013  # ROAD's noise, nothing more
+    flat = np.full((8, 8, 3), 0.4, np.float32)
+    flat[0, 0] = 1.0  # everything removed: nothing to interpolate from, the mean colour
+    np.testing.assert_allclose(F.road_impute(flat, np.ones((8, 8), bool), noise=0)[3, 3], flat.reshape(-1, 3).mean(0),
+                               atol=1e-6)
+
+
+def test_units_and_orderings():
+    img = np.random.default_rng(0).random((40, 48, 3)).astype(np.float32)
+    assert F.units(img, "pixel").max() == 40 * 48 - 1
+    grid = F.units(img, "patch:16")
+    assert grid.max() == 3 * 3 - 1 and (grid == grid[0, 0]).sum() == 256  # a 16 x 16 cell
+    assert 20 <= F.units(img, "slic:32").max() + 1 <= 48
+    with pytest.raises(ValueError, match="unknown unit"):
+        F.units(img, "hexagon:3")
+    # A faithful map wants deletion-MoRF low and insertion-MoRF high; LeRF the other way round.
+    assert [F.higher_is_better(k, o) for k in ("deletion", "insertion") for o in ("morf", "lerf")] == [
+        False, True, True, False]
+
+
+def test_every_perturbed_image_of_a_measurement_goes_through_one_batch():
+    img, mask = M.planted_face()
+    calls = []
+
+    def prob(x):
+        calls.append(len(x))
+        return M.planted_prob(x)
+
+    r = F.deletion_insertion(prob, img, mask.astype(np.float32), steps=8, unit="patch:8", fill="blur")
+    assert calls == [2 * 9] and len(r["deletion_curve"]) == 9 and r["x"][0] == 0 and r["x"][-1] == 1
+    calls.clear()
+    F.baselines(prob, img, steps=8, unit="patch:8", fill="road")
+    assert calls == [2 * 2 * 9]
+    assert r["deletion_curve"][0] == pytest.approx(float(M.planted_prob(img[None])[0]), abs=1e-4)
+    assert r["insertion_curve"][-1] == r["deletion_curve"][0]  # everything restored: the face itself
+
+
+@pytest.mark.parametrize("unit", M.UNITS)
+@pytest.mark.parametrize("fill", F.FILLS)
+@pytest.mark.parametrize("order", F.ORDERS)
+def test_meta_every_curve_variant_ranks_true_over_random_over_inverted(unit, fill, order):
+    res = M.check_curves(unit, fill, order)
+    for kind in ("deletion", "insertion"):
+        assert res[kind]["validated"], (kind, res[kind]["faces"])
+
+
+@pytest.mark.parametrize("unit", M.UNITS)
+def test_meta_region_attack_ranks_true_over_random_over_inverted(unit):
+    res = M.check_region_attack(unit)
+    assert res["validated"], res["faces"]
+    assert all(f["true"] > 2 * f["random"] for f in res["faces"])  # far from chance (16 px cells: half the patch)
+
+
+def test_meta_check_can_fail():
+    """The meta-test must be able to reject: a model blind to the patch (constant) and one that
+    rewards its removal (inverted score) are not validated."""
+    assert not M.check_curves("patch:8", "blur", "morf", prob=lambda x: np.full(len(x), 0.7))["deletion"]["validated"]
+    upside_down = M.check_curves("patch:8", "blur", "morf", prob=lambda x: 1 - M.planted_prob(x))
+    assert not upside_down["deletion"]["validated"] and not upside_down["insertion"]["validated"]
+    assert not M.check_region_attack("pixel", prob=lambda x: np.full(len(x), 0.7), iters=2)["validated"]
+
+
+def test_region_attack_stays_in_its_region_and_budget():
+    img, mask = M.planted_face()
+    seen = []
+
+    def prob(x):
+        seen.append(x.copy())
+        return M.planted_prob(x)
+
+    r = F.region_attack(prob, img, mask.astype(np.float32), top=0.0625, eps=4 / 255, iters=3, samples=4,
+                        random_regions=2)
+    final = seen[-1]  # the attacked images: map region first, then the random regions
+    assert np.abs(final - img).max() <= 4 / 255 + 1e-6
+    assert np.abs(final[0] - img)[~mask].max() == 0  # top 6.25% of the pixels is exactly the patch
+    assert r["drop"] > 0.005 > r["random_drop"] and r["gain"] == pytest.approx(r["drop"] - r["random_drop"], abs=2e-4)
+
+
+def test_torch_planted_patch_model_through_the_numpy_api():
+    """The explainers' own fixture (a torch classifier) through `channels_first`: the true map
+    deletes and inserts far better than random under the default variant, and Grad-CAM beats random."""
+    torch = pytest.importorskip("torch")
+    from test_explain import PatchModel, planted
+
+    from fakelens.explain import create_explainer
+
+    model = PatchModel()
+    x, mask = planted()
+    image = x.permute(1, 2, 0).numpy()
+
+    def forward(b):
+        with torch.no_grad():
+            return model(torch.from_numpy(b)).numpy()
+
+    prob = F.target_probability(F.channels_first(forward), "fake")
+    right = F.deletion_insertion(prob, image, mask.astype(np.float32), steps=16)
+    wrong = F.deletion_insertion(prob, image, (~mask).astype(np.float32), steps=16)
+    base = F.baselines(prob, image, steps=16)["random"]
+    assert right["deletion_auc"] < base["deletion_auc"] - 0.15 and right["insertion_auc"] > base["insertion_auc"] + 0.15
+    assert wrong["deletion_auc"] > base["deletion_auc"] and wrong["insertion_auc"] < base["insertion_auc"]
+    gradcam = create_explainer("gradcam", model).attribute(x, target="fake")[0].map
+    assert F.deletion_insertion(prob, image, gradcam, steps=16)["deletion_auc"] < base["deletion_auc"]
+    real = F.target_probability(F.channels_first(forward), "real")
+    assert real(image[None])[0] == pytest.approx(1 - prob(image[None])[0])
