@@ -67,13 +67,20 @@ def test_every_perturbed_image_of_a_measurement_goes_through_one_batch():
     assert r["insertion_curve"][-1] == r["deletion_curve"][0]  # everything restored: the face itself
 
 
-@pytest.mark.parametrize("unit", M.UNITS)
-@pytest.mark.parametrize("fill", F.FILLS)
-@pytest.mark.parametrize("order", F.ORDERS)
-def test_meta_every_curve_variant_ranks_true_over_random_over_inverted(unit, fill, order):
-    res = M.check_curves(unit, fill, order)
+# ROAD on single pixels solves a 4096-unknown system per step: about 5 s a variant, so marked slow.
+CURVE_VARIANTS = [pytest.param(model, unit, fill, order, marks=[pytest.mark.slow] if (unit, fill) == ("pixel", "road") else [])
+                  for model in M.MODELS for unit in M.UNITS for fill in F.FILLS for order in F.ORDERS]
+
+
+@pytest.mark.parametrize("model, unit, fill, order", CURVE_VARIANTS)
+def test_meta_every_curve_variant_ranks_true_over_random_over_inverted(model, unit, fill, order):
+    """Validated exactly where expected: every variant on the red-cue model, every variant but the
+    noise fill on the texture-cue model, where noise is the cue itself and every map looks equal."""
+    res = M.check_curves(unit, fill, order, model=model)
     for kind in ("deletion", "insertion"):
-        assert res[kind]["validated"], (kind, res[kind]["faces"])
+        assert res[kind]["validated"] == M.expected_validated(model, fill), (kind, res[kind]["faces"])
+        if model == "texture" and fill == "noise":  # not by a hair: the curves stay at the top
+            assert min(f["true"] for f in res[kind]["faces"]) > 0.99
 
 
 @pytest.mark.parametrize("unit", M.UNITS)
@@ -81,6 +88,14 @@ def test_meta_region_attack_ranks_true_over_random_over_inverted(unit):
     res = M.check_region_attack(unit)
     assert res["validated"], res["faces"]
     assert all(f["true"] > 2 * f["random"] for f in res["faces"])  # far from chance (16 px cells: half the patch)
+
+
+def test_meta_region_attack_is_too_weak_for_a_saturated_texture_score():
+    """On the texture model the order is right but the drops are tiny (the 16/255 budget cannot
+    erase texture of std 0.12 and the score sits at 0.99): not validated there, as documented."""
+    res = M.check_region_attack("patch:8", model="texture")
+    assert not res["validated"]
+    assert all(f["true"] > f["random"] > f["inverted"] for f in res["faces"]) and max(f["true"] for f in res["faces"]) < 0.01
 
 
 def test_meta_check_can_fail():
@@ -134,3 +149,77 @@ def test_torch_planted_patch_model_through_the_numpy_api():
     assert F.deletion_insertion(prob, image, gradcam, steps=16)["deletion_auc"] < base["deletion_auc"]
     real = F.target_probability(F.channels_first(forward), "real")
     assert real(image[None])[0] == pytest.approx(1 - prob(image[None])[0])
+
+
+# --- the audit: intervals, ranking, the model's own split ---------------------------------------
+
+
+def test_bootstrap_interval_of_the_mean():
+    from fakelens.explain.audit import bootstrap_mean
+
+    assert bootstrap_mean([0.3] * 5) == [0.3, 0.3] and bootstrap_mean([]) is None
+    lo, hi = bootstrap_mean(np.random.default_rng(0).standard_normal(400))
+    assert lo < 0 < hi and 0.15 < hi - lo < 0.25  # about 2 x 1.96 / sqrt(400)
+
+
+def test_ranking_puts_the_method_that_beats_random_first_and_only_it_passes():
+    from fakelens.explain.audit import rank_methods, summarize
+
+    def face(d, i, rd=0.5, ri=0.5):
+        return {"deletion_auc": d, "insertion_auc": i, "random": {"deletion_auc": rd, "insertion_auc": ri},
+                "robustness": {"blur": {"spearman": 1, "ssim": 1}, "affine": {"spearman": 1, "ssim": 1}},
+                "sanity": {"similarity": {0.5: 0.1}, "passed": True}, "seconds": 1.0}
+
+    rng = np.random.default_rng(0)
+    good = [face(0.2 + 0.05 * rng.random(), 0.8) for _ in range(20)]
+    coin = [face(0.5 + e, 0.5) for e in 0.1 * rng.standard_normal(10) for e in (e, -e)]  # gain averaging exactly 0
+    rows = rank_methods({"coin": summarize(coin), "good": summarize(good)})
+    assert list(rows) == ["good", "coin"] and rows["good"]["rank"] == 1
+    assert rows["good"]["passes"] and not rows["coin"]["passes"]
+    assert rows["good"]["gain_ci"][0] > 0.5 and rows["good"]["deletion_ratio"] > 2
+
+
+def test_audit_uses_the_models_own_split_and_spreads_over_sources():
+    from fakelens.data.datasets import Sample
+    from fakelens.data.split import group_split
+    from fakelens.explain.audit import split_indices, stratified_order
+
+    samples = [Sample(f"{s}{i}.png", i % 2, f"{s}-g{i // 2}", s) for s in ("a", "b") for i in range(60)]
+    assert split_indices(samples, {"seed": 3}, "val") == group_split(samples, (4, 1, 1), 3)["val"]
+    assert split_indices(samples, {"seed": 3}, "val", seed=0) == group_split(samples, (4, 1, 1), 0)["val"]
+    assert split_indices(samples, {}, "all") == list(range(120))
+    first = stratified_order(samples, split_indices(samples, {"seed": 3}, "val"))[:4]
+    assert {(samples[i].source, samples[i].label) for i in first} == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}
+
+
+def test_audit_on_planted_faces_ranks_gradcam_with_intervals_per_source_and_class():
+    """Tiny known answer: on planted-patch fakes Grad-CAM finds the patch, so under the default
+    metric it beats a random map on the fakes, with the interval and groups reported."""
+    torch = pytest.importorskip("torch")
+    from types import SimpleNamespace
+
+    from test_explain import PatchModel, planted
+
+    from fakelens.explain.audit import audit, format_groups, format_table
+
+    model = PatchModel()
+
+    def score_crops(c):
+        with torch.no_grad():
+            return torch.sigmoid(model(torch.from_numpy(c).permute(0, 3, 1, 2).float() / 255)).reshape(-1).numpy()
+
+    det = SimpleNamespace(model=model, score_crops=score_crops, threshold=0.5)
+    faces = []
+    for seed, at, truth in ((0, (8, 36), "fake"), (1, (40, 4), "fake"), (2, None, "real")):
+        x, _ = planted(seed, at=at or (0, 0))
+        if at is None:
+            x = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(seed)) * 0.5  # no patch: a real face
+        faces.append((f"{truth}{seed}.png", (x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), truth, None,
+                      "synthetic"))
+    rows = audit(det, faces, ["gradcam"], steps=8, boot=200)
+    g = rows["gradcam"]
+    assert g["rank"] == 1 and g["faces"] == 3 and set(g["groups"]) == {"synthetic/fake", "synthetic/real"}
+    fake = g["groups"]["synthetic/fake"]
+    assert fake["faces"] == 2 and fake["gain_ci"][0] > 0.2 and fake["deletion_ratio"] > 1.5
+    assert g["gain_ci"][0] <= g["gain"] <= g["gain_ci"][1]
+    assert "| 1 | gradcam |" in format_table(rows) and "| synthetic/fake | gradcam | 2 |" in format_groups(rows)
