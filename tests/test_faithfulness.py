@@ -98,6 +98,20 @@ def test_meta_region_attack_is_too_weak_for_a_saturated_texture_score():
     assert all(f["true"] > f["random"] > f["inverted"] for f in res["faces"]) and max(f["true"] for f in res["faces"]) < 0.01
 
 
+def test_scattered_pixel_fills_bias_the_random_baseline_and_road_does_not():
+    """Known answer behind the default's choice (docs/faithfulness.md): on the texture-cue model,
+    isolated blurred or flat pixels in a smooth face are texture, so a random map's deletion curve
+    is held up by the fill itself; ROAD's imputation, smooth into its neighbours, is not."""
+    img, mask = M.texture_face()
+    rnd = {"random": F.random_map(64, 64, 100)}
+    auc = {fill: F.curves(M.texture_prob, img, rnd, 16, "pixel", "morf", fill)["random"]["deletion_auc"]
+           for fill in ("mean", "blur", "road")}
+    assert auc["mean"] > auc["road"] + 0.2 and auc["blur"] > auc["road"] + 0.1, auc
+    patches = {fill: F.curves(M.texture_prob, img, rnd, 16, "patch:16", "morf", fill)["random"]["deletion_auc"]
+               for fill in ("mean", "road")}
+    assert abs(patches["mean"] - patches["road"]) < 0.1, patches  # whole patches: the fill matters little
+
+
 def test_meta_check_can_fail():
     """The meta-test must be able to reject: a model blind to the patch (constant) and one that
     rewards its removal (inverted score) are not validated."""
@@ -117,6 +131,7 @@ def test_region_attack_stays_in_its_region_and_budget():
 
     r = F.region_attack(prob, img, mask.astype(np.float32), top=0.0625, eps=4 / 255, iters=3, samples=4,
                         random_regions=2)
+    assert len(seen) == 3 + 1 and len(seen[0]) == 1 + 3 * 2 * 4  # one batch per iteration: all regions' probes
     final = seen[-1]  # the attacked images: map region first, then the random regions
     assert np.abs(final - img).max() <= 4 / 255 + 1e-6
     assert np.abs(final[0] - img)[~mask].max() == 0  # top 6.25% of the pixels is exactly the patch
