@@ -231,10 +231,12 @@ def test_audit_on_planted_faces_ranks_gradcam_with_intervals_per_source_and_clas
             x = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(seed)) * 0.5  # no patch: a real face
         faces.append((f"{truth}{seed}.png", (x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), truth, None,
                       "synthetic"))
-    rows = audit(det, faces, ["gradcam"], steps=8, boot=200)
+    rows = audit(det, faces, ["gradcam"], steps=8, boot=200, attack=0.0625)
     g = rows["gradcam"]
+    assert g["groups"]["synthetic/fake"]["attack_gain"] > 0.01  # the top 6.25% is the patch: far above random
     assert g["rank"] == 1 and g["faces"] == 3 and set(g["groups"]) == {"synthetic/fake", "synthetic/real"}
     fake = g["groups"]["synthetic/fake"]
     assert fake["faces"] == 2 and fake["gain_ci"][0] > 0.2 and fake["deletion_ratio"] > 1.5
     assert g["gain_ci"][0] <= g["gain"] <= g["gain_ci"][1]
     assert "| 1 | gradcam |" in format_table(rows) and "| synthetic/fake | gradcam | 2 |" in format_groups(rows)
+    assert "region attack" in format_table(rows)

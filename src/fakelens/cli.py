@@ -523,6 +523,7 @@ def audit_explainers(
     model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default: the shipped model.")] = None,
     global_faces: Annotated[int, typer.Option(help="Faces for the global view: Grad-CAM averaged per class, aligned by landmarks (0: skip).")] = 40,
     seed: Annotated[Optional[int], typer.Option(help="Split seed; default: the model's training seed.")] = None,
+    attack: Annotated[float, typer.Option(help="Also the region attack (Tsigos et al.) on each map's top fraction, e.g. 0.1 (0: skip).")] = 0.0,
 ) -> None:
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
     affine transforms, the model-randomisation sanity check, and seconds per face; and a global
@@ -546,7 +547,7 @@ def audit_explainers(
         fail(str(e))
     if not chosen:
         fail("no face found in the chosen samples")
-    rows = audit(det, chosen, methods)
+    rows = audit(det, chosen, methods, attack=attack)
     path = write_report(rows, chosen, out_dir)
     out.print(f"{len(chosen)} faces from {split} split; table in {path}")
     out.print(format_table(rows), highlight=False, soft_wrap=True)

@@ -19,7 +19,8 @@ from fakelens.detector import Detector
 from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
 from fakelens.faces import crop_landmarks
 from fakelens.imageio import load_rgb
-from fakelens.metrics.faithfulness import baselines, channels_first, deletion_insertion, target_probability
+from fakelens.metrics.faithfulness import (baselines, channels_first, deletion_insertion, region_attack,
+                                           target_probability)
 from fakelens.metrics.trust import randomised_copies, robustness, sanity_check
 from fakelens.models.onnx import onnx_forward
 
@@ -71,22 +72,29 @@ def pick_faces(det: Detector, data: list[str], n: int, split: str = "val", seed:
 
 
 def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
-          steps: int = 16, boot: int = 1000) -> dict:
+          steps: int = 16, boot: int = 1000, attack: float = 0.0) -> dict:
     """Per method (best first, by `rank_methods`): mean deletion/insertion AUC and the random
     map's, the faithfulness gain over random, robustness, sanity pass rate and seconds, each with
-    a bootstrap 95% interval over faces (`boot` resamples); `groups`: the same per source/class."""
+    a bootstrap 95% interval over faces (`boot` resamples); `groups`: the same per source/class.
+    With `attack` > 0, also the region attack (Tsigos et al.) on the map's top `attack` fraction:
+    its probability drop against random regions of the same area."""
     methods = methods or [m for m in list_explainers() if explainer_class(m).input_dims == 4 and m != "activations"]
     copies = randomised_copies(det.model, fractions=(0.25, 0.5, 1.0))
     prob_fake = channels_first(onnx_forward(det.model))
+    refs: dict[int, tuple] = {}  # per face: its score and the random map's AUCs, the same for every method
     rows = {}
     for method in methods:
         opts = AUDIT_OPTIONS.get(method, {})
         explainers = {id(m): create_explainer(method, m, **opts) for m in [det.model] + [c for _, c in copies]}
         per_face = []
-        for path, crop, truth, *rest in faces:
+        for k, (path, crop, truth, *rest) in enumerate(faces):
             x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]
-            score = float(det.score_crops(crop[None])[0])
-            target = "fake" if score >= det.threshold else "real"
+            img = x[0].permute(1, 2, 0).numpy()
+            if k not in refs:
+                score = float(det.score_crops(crop[None])[0])
+                target = "fake" if score >= det.threshold else "real"
+                refs[k] = (score, target, baselines(target_probability(prob_fake, target), img, steps)["random"])
+            score, target, rnd = refs[k]
 
             def explain(inp, model=det.model):
                 return explainers[id(model)].attribute(inp, target=target, scores=[score])[0].map
@@ -95,14 +103,14 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
             m = explain(x)
             seconds = time.perf_counter() - t0
             prob = target_probability(prob_fake, target)
-            img = x[0].permute(1, 2, 0).numpy()
             faith = deletion_insertion(prob, img, m, steps)
-            rnd = baselines(prob, img, steps)["random"]
             per_face.append({"path": path, "group": f"{rest[1] if len(rest) > 1 else 'all'}/{truth}",
                              "seconds": seconds, "deletion_auc": faith["deletion_auc"],
                              "insertion_auc": faith["insertion_auc"], "random": rnd,
                              "robustness": robustness(explain, x),
                              "sanity": sanity_check(lambda mdl, inp: explain(inp, mdl), det.model, x, copies=copies)})
+            if attack > 0:
+                per_face[-1]["attack"] = region_attack(prob, img, m, top=attack, seed=k)
         rows[method] = {**summarize(per_face, boot), "per_face": per_face,
                         "groups": {g: summarize([f for f in per_face if f["group"] == g], boot)
                                    for g in sorted({f["group"] for f in per_face})}}
@@ -126,6 +134,9 @@ FIELDS = {
     "sanity_similarity_at_half": lambda f: f["sanity"]["similarity"][0.5],
     "sanity_pass_rate": lambda f: float(f["sanity"]["passed"]),
     "seconds": lambda f: f["seconds"],
+    "attack_drop": lambda f: f.get("attack", {}).get("drop"),
+    "attack_random_drop": lambda f: f.get("attack", {}).get("random_drop"),
+    "attack_gain": lambda f: f.get("attack", {}).get("gain"),
 }
 
 
@@ -176,13 +187,16 @@ def _ci(r: dict, name: str, fmt: str = ".3f") -> str:
 
 def format_table(rows: dict) -> str:
     """The ranked table, means with [95% intervals]."""
+    attacked = any(np.isfinite(r.get("attack_gain", np.nan)) for r in rows.values())
     lines = ["| rank | method | gain over random | beats random | deletion AUC (random) | insertion AUC (random) "
-             "| blur: Spearman / SSIM | affine: Spearman / SSIM | sanity: similarity at 50% random, pass rate | seconds |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             + ("| region attack: drop (random) " if attacked else "")
+             + "| blur: Spearman / SSIM | affine: Spearman / SSIM | sanity: similarity at 50% random, pass rate | seconds |",
+             "|---" * (10 + attacked) + "|"]
     for m, r in rows.items():
+        more = f"{_ci(r, 'attack_drop')} ({r['attack_random_drop']:.3f}) | " if attacked else ""
         lines.append(f"| {r.get('rank', '')} | {m} | {_ci(r, 'gain')} | {'yes' if r.get('passes') else 'no'} | "
                      f"{_ci(r, 'deletion_auc')} ({r['random_deletion_auc']:.3f}) | "
-                     f"{_ci(r, 'insertion_auc')} ({r['random_insertion_auc']:.3f}) | "
+                     f"{_ci(r, 'insertion_auc')} ({r['random_insertion_auc']:.3f}) | {more}"
                      f"{r['blur_spearman']:.2f} / {r['blur_ssim']:.2f} | {r['affine_spearman']:.2f} / "
                      f"{r['affine_ssim']:.2f} | {r['sanity_similarity_at_half']:.2f}, {r['sanity_pass_rate']:.0%} | "
                      f"{r['seconds']:.3f} |")
