@@ -240,3 +240,25 @@ def test_audit_on_planted_faces_ranks_gradcam_with_intervals_per_source_and_clas
     assert g["gain_ci"][0] <= g["gain"] <= g["gain_ci"][1]
     assert "| 1 | gradcam |" in format_table(rows) and "| synthetic/fake | gradcam | 2 |" in format_groups(rows)
     assert "region attack" in format_table(rows)
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_audit_picks_validation_faces_of_the_shipped_model_from_every_source():
+    """On the shared data: the faces come from the shipped model's own validation split (never its
+    training part), from each of its training sources, real and fake."""
+    from conftest import SHARED_DATA
+
+    if not SHARED_DATA.exists():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set FAKELENS_DATA)")
+    from fakelens.data.datasets import read_datasets
+    from fakelens.data.split import group_split
+    from fakelens.detector import Detector
+    from fakelens.explain.audit import pick_faces
+
+    det = Detector.load()
+    faces = pick_faces(det, [str(SHARED_DATA)], 8, "val")
+    samples = read_datasets([str(SHARED_DATA)], det.meta["sources"])
+    parts = {k: {samples[i].path for i in v} for k, v in group_split(samples, seed=det.meta["seed"]).items()}
+    assert len(faces) == 8 and all(f[0] in parts["val"] and f[0] not in parts["train"] for f in faces)
+    assert {f[4] for f in faces} == set(det.meta["sources"]) and {f[2] for f in faces} == {"real", "fake"}
