@@ -55,6 +55,7 @@ def test_every_perturbed_image_of_a_measurement_goes_through_one_batch():
     calls = []
 
     def prob(x):
+        assert x.dtype == np.float32 and x.shape[1:] == (64, 64, 3)
         calls.append(len(x))
         return M.planted_prob(x)
 
@@ -126,6 +127,7 @@ def test_region_attack_stays_in_its_region_and_budget():
     seen = []
 
     def prob(x):
+        assert x.dtype == np.float32 and x.shape[1:] == (64, 64, 3)  # the documented batch
         seen.append(x.copy())
         return M.planted_prob(x)
 

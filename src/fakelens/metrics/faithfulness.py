@@ -260,12 +260,12 @@ def region_attack(prob: Prob, image: np.ndarray, saliency: np.ndarray, top: floa
         u = rng.standard_normal((len(regions), samples, -(-h // tile), -(-w // tile), 3)).astype(np.float32)
         u = u.repeat(tile, 2).repeat(tile, 3)[:, :, :h, :w] * mask
         probes = np.concatenate([x[:, None] + sigma * u, x[:, None] - sigma * u], 1)  # R x 2S x H x W x 3
-        p = np.asarray(prob(np.concatenate([image[None], np.clip(probes, 0, 1).reshape(-1, h, w, 3)])),
+        p = np.asarray(prob(np.concatenate([image[None], np.clip(probes, 0, 1).reshape(-1, h, w, 3)]).astype(np.float32)),
                        np.float64).reshape(-1)
         p0 = p[0] if p0 is None else p0
         p = p[1:].reshape(len(regions), 2, samples)
         grad = ((p[:, 0] - p[:, 1])[:, :, None, None, None] * u).sum(1)  # R x H x W x 3, up to a positive factor
-        x = np.clip(x - alpha * np.sign(grad) * mask[:, 0], image - eps, image + eps).clip(0, 1)
+        x = np.clip(x - alpha * np.sign(grad) * mask[:, 0], image - eps, image + eps).clip(0, 1).astype(np.float32)
     after = np.asarray(prob(x.astype(np.float32)), np.float64).reshape(-1)
     drops = p0 - after
     return {"top": top, "drop": round(float(drops[0]), 4), "random_drop": round(float(drops[1:].mean()), 4),
