@@ -175,8 +175,9 @@ def _fill_base(image: np.ndarray, fill: str, seed: int) -> np.ndarray | None:
     return None
 
 
-def curves(prob: Prob, image: np.ndarray, maps: dict[str, np.ndarray], steps: int = 32, unit: str = "pixel",
-           order: str = "morf", fill: str = "blur", seed: int = 0, kinds=("deletion", "insertion")) -> dict:
+def curves(prob: Prob, image: np.ndarray, maps: dict[str, np.ndarray], steps: int = 32, unit: str = DEFAULT["unit"],
+           order: str = DEFAULT["order"], fill: str = DEFAULT["fill"], seed: int = 0,
+           kinds=("deletion", "insertion")) -> dict:
     """Deletion and insertion curves of several maps of one H x W x 3 image in [0, 1], all scored in
     one `prob` call. Per map name: '<kind>_auc', '<kind>_curve' and 'x' (the removed area fraction
     at each step; steps are capped at the number of units)."""
