@@ -470,7 +470,7 @@ def explain(
     model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default: the shipped model.")] = None,
     key_frames: Annotated[int, typer.Option(help="Videos: explain this many most suspicious frames per face track.")] = 3,
     video_model: Annotated[Optional[Path], typer.Option(help="Video model; default: the shipped one.")] = None,
-    faithfulness_steps: Annotated[int, typer.Option(help="Deletion/insertion steps per map (0: skip the measurement).")] = 32,
+    faithfulness_steps: Annotated[int, typer.Option(help="Deletion/insertion steps per map (0: skip the measurement).")] = 16,
     box: Annotated[Optional[str], typer.Option(help="drise: explain this box x0,y0,x1,y1 (e.g. a missed face) instead of the detections.")] = None,
     face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
     frames: Annotated[int, typer.Option("--frames", help="Videos: frames sampled uniformly.")] = 32,
@@ -536,19 +536,20 @@ def explain(
 def audit_explainers(
     data: Annotated[list[Path], typer.Argument(help="Labelled image dataset folders.", show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out", help="Where audit.md and audit.json go.")] = Path("audit"),
-    faces: Annotated[int, typer.Option(help="Faces to audit (half real, half fake).")] = 6,
+    faces: Annotated[int, typer.Option(help="Faces to audit, spread over sources and classes.")] = 100,
     method: Annotated[str, typer.Option("--method", help="Method name(s), comma-separated, or all.")] = "all",
-    split: Annotated[str, typer.Option(help="test, val, train (group-aware, as `fakelens train`) or all.")] = "test",
+    split: Annotated[str, typer.Option(help="val, test, train (the model's own group-aware split, as `fakelens train` drew it) or all.")] = "val",
     model: Annotated[Optional[Path], typer.Option(help="Checkpoint; default: the shipped model.")] = None,
     global_faces: Annotated[int, typer.Option(help="Faces for the global view: Grad-CAM averaged per class, aligned by landmarks (0: skip).")] = 40,
-    seed: int = 0,
+    seed: Annotated[Optional[int], typer.Option(help="Split seed; default: the model's training seed.")] = None,
+    attack: Annotated[float, typer.Option(help="Also the region attack (Tsigos et al.) on each map's top fraction, e.g. 0.1 (0: skip).")] = 0.0,
 ) -> None:
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
     affine transforms, the model-randomisation sanity check, and seconds per face; and a global
     view of where the model looks for fakes (average aligned Grad-CAM per class)."""
     _need_torch("audit-explainers")  # its sanity check randomises the torch model's weights
     from fakelens.detector import Detector
-    from fakelens.explain.audit import audit, format_table, pick_faces, write_report
+    from fakelens.explain.audit import audit, format_groups, format_table, pick_faces, write_report
     from fakelens.explain.registry import explainer_class
     from fakelens.explain.run import parse_methods
 
@@ -568,15 +569,16 @@ def audit_explainers(
         fail(str(e))
     if not chosen:
         fail("no face found in the chosen samples")
-    rows = audit(det, chosen, methods)
+    rows = audit(det, chosen, methods, attack=attack)
     path = write_report(rows, chosen, out_dir)
     out.print(f"{len(chosen)} faces from {split} split; table in {path}")
     out.print(format_table(rows), highlight=False, soft_wrap=True)
+    out.print(format_groups(rows), highlight=False, soft_wrap=True)
     if global_faces:
         from fakelens.explain.global_view import class_average_maps, save_global_view
 
-        many = [(crop, lm, truth) for _, crop, truth, lm in pick_faces(det, [str(d) for d in data], global_faces, split,
-                                                                          seed + 1) if lm is not None]
+        many = [(crop, lm, truth) for _, crop, truth, lm, *_ in pick_faces(det, [str(d) for d in data], global_faces,
+                                                                              split, seed) if lm is not None]
         if many:
             averages = class_average_maps(det, many, "gradcam")
             pictures = save_global_view(averages, out_dir, "gradcam")

@@ -1,6 +1,8 @@
 """`fakelens audit-explainers`: every method over N faces of a labelled set, scored for
-faithfulness (deletion/insertion against a random map), robustness (blur, affine) and the
-model-randomisation sanity check, with its time. Prints and saves one table."""
+faithfulness (deletion/insertion against a random map, the validated variant of
+docs/faithfulness.md), robustness (blur, affine) and the model-randomisation sanity check, with
+its time; means with bootstrap 95% intervals over faces, per source and class too, and methods
+ranked by their faithfulness gain over the random map. Prints and saves one table."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from fakelens.detector import Detector
 from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
 from fakelens.faces import crop_landmarks
 from fakelens.imageio import load_rgb
-from fakelens.metrics.faithfulness import baselines, blurred, deletion_insertion, target_probability
+from fakelens.metrics.faithfulness import (baselines, channels_first, deletion_insertion, region_attack,
+                                           target_probability)
 from fakelens.metrics.trust import randomised_copies, robustness, sanity_check
 from fakelens.models.onnx import onnx_forward
 
@@ -26,43 +29,72 @@ AUDIT_OPTIONS = {"lime": {"samples": 300}, "shap": {"samples": 300}, "rise": {"m
                  "integrated-gradients": {"steps": 16}}
 
 
-def pick_faces(det: Detector, data: list[str], n: int, split: str = "test", seed: int = 0) -> list[tuple]:
-    """n faces (half real, half fake where possible) from the group-held-out `split` of the data:
-    (path, crop, 'real'|'fake', crop landmarks or None)."""
-    samples = read_datasets(data)
-    idx = group_split(samples, seed=seed)[split] if split in ("train", "val", "test") else list(range(len(samples)))
+def split_indices(samples: list, meta: dict, split: str, seed: int | None = None) -> list[int]:
+    """The indices of `split` ('train', 'val', 'test' or 'all') as `fakelens train` drew them: the
+    model's own split seed (and ratios, when its metadata records them) unless `seed` is given."""
+    if split == "all":
+        return list(range(len(samples)))
+    ratios = tuple(meta.get("split", (4, 1, 1)))
+    return group_split(samples, ratios, int(meta.get("seed", 0) if seed is None else seed))[split]
+
+
+def stratified_order(samples: list, idx: list[int], seed: int = 0) -> list[int]:
+    """`idx` shuffled, then interleaved round-robin over (source, label) strata: the first n of it
+    hold every source's reals and fakes as evenly as n allows."""
     rng = np.random.default_rng(seed)
+    strata: dict[tuple, list[int]] = {}
+    for i in rng.permutation(idx):
+        strata.setdefault((samples[i].source, samples[i].label), []).append(int(i))
+    queues = [strata[k] for k in sorted(strata)]
+    return [q[j] for j in range(max(map(len, queues), default=0)) for q in queues if j < len(q)]
+
+
+def pick_faces(det: Detector, data: list[str], n: int, split: str = "val", seed: int | None = None) -> list[tuple]:
+    """n faces from `split` of the data as the model's training split it (the samples of its
+    training sources, its split seed; see `split_indices`), spread over sources and classes:
+    (path, crop, 'real'|'fake', crop landmarks or None, source)."""
+    meta = dict(getattr(det, "meta", None) or {})
+    samples = read_datasets(data, meta.get("sources") if split != "all" else None)
+    idx = split_indices(samples, meta, split, seed)
     chosen = []
-    for label in (1, 0):
-        pool = [i for i in idx if samples[i].label == label]
-        for i in rng.permutation(pool):
-            if len([c for c in chosen if c[2] == ("fake" if label else "real")]) >= (n + 1 - label) // 2:
-                break
-            try:
-                found = det.face_crops(load_rgb(samples[i].path))
-            except Exception:  # noqa: BLE001 - an unreadable sample is skipped, not fatal
-                continue
-            if found:
-                crop = found[0][0]
-                chosen.append((samples[i].path, crop.image, "fake" if label else "real", crop_landmarks(crop)))
+    for i in stratified_order(samples, idx, 0 if seed is None else seed):
+        if len(chosen) >= n:
+            break
+        try:
+            found = det.face_crops(load_rgb(samples[i].path))
+        except Exception:  # noqa: BLE001 - an unreadable sample is skipped, not fatal
+            continue
+        if found:
+            crop = found[0][0]
+            chosen.append((samples[i].path, crop.image, "fake" if samples[i].label else "real", crop_landmarks(crop),
+                           samples[i].source))
     return chosen
 
 
 def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
-          steps: int = 16) -> dict:
-    """Per method: mean deletion/insertion AUC (and the random map's), robustness, sanity pass rate, seconds."""
+          steps: int = 16, boot: int = 1000, attack: float = 0.0) -> dict:
+    """Per method (best first, by `rank_methods`): mean deletion/insertion AUC and the random
+    map's, the faithfulness gain over random, robustness, sanity pass rate and seconds, each with
+    a bootstrap 95% interval over faces (`boot` resamples); `groups`: the same per source/class.
+    With `attack` > 0, also the region attack (Tsigos et al.) on the map's top `attack` fraction:
+    its probability drop against random regions of the same area."""
     methods = methods or [m for m in list_explainers() if explainer_class(m).input_dims == 4 and m != "activations"]
     copies = randomised_copies(det.model, fractions=(0.25, 0.5, 1.0))
-    prob_fake = onnx_forward(det.model)
+    prob_fake = channels_first(onnx_forward(det.model))
+    refs: dict[int, tuple] = {}  # per face: its score and the random map's AUCs, the same for every method
     rows = {}
     for method in methods:
         opts = AUDIT_OPTIONS.get(method, {})
         explainers = {id(m): create_explainer(method, m, **opts) for m in [det.model] + [c for _, c in copies]}
         per_face = []
-        for path, crop, *_ in faces:
+        for k, (path, crop, truth, *rest) in enumerate(faces):
             x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]
-            score = float(det.score_crops(crop[None])[0])
-            target = "fake" if score >= det.threshold else "real"
+            img = x[0].permute(1, 2, 0).numpy()
+            if k not in refs:
+                score = float(det.score_crops(crop[None])[0])
+                target = "fake" if score >= det.threshold else "real"
+                refs[k] = (score, target, baselines(target_probability(prob_fake, target), img, steps)["random"])
+            score, target, rnd = refs[k]
 
             def explain(inp, model=det.model):
                 return explainers[id(model)].attribute(inp, target=target, scores=[score])[0].map
@@ -71,45 +103,117 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
             m = explain(x)
             seconds = time.perf_counter() - t0
             prob = target_probability(prob_fake, target)
-            base = blurred(x[0])
-            faith = deletion_insertion(prob, x[0], m, steps, base=base)
-            rnd = baselines(prob, x[0], steps, base=base)["random"]
-            per_face.append({"path": path, "seconds": seconds, "deletion_auc": faith["deletion_auc"],
+            faith = deletion_insertion(prob, img, m, steps)
+            per_face.append({"path": path, "group": f"{rest[1] if len(rest) > 1 else 'all'}/{truth}",
+                             "seconds": seconds, "deletion_auc": faith["deletion_auc"],
                              "insertion_auc": faith["insertion_auc"], "random": rnd,
                              "robustness": robustness(explain, x),
                              "sanity": sanity_check(lambda mdl, inp: explain(inp, mdl), det.model, x, copies=copies)})
-        rows[method] = {
-            "faces": len(per_face),
-            "deletion_auc": _mean(f["deletion_auc"] for f in per_face),
-            "insertion_auc": _mean(f["insertion_auc"] for f in per_face),
-            "random_deletion_auc": _mean(f["random"]["deletion_auc"] for f in per_face),
-            "random_insertion_auc": _mean(f["random"]["insertion_auc"] for f in per_face),
-            "blur_spearman": _mean(f["robustness"]["blur"]["spearman"] for f in per_face),
-            "blur_ssim": _mean(f["robustness"]["blur"]["ssim"] for f in per_face),
-            "affine_spearman": _mean(f["robustness"]["affine"]["spearman"] for f in per_face),
-            "affine_ssim": _mean(f["robustness"]["affine"]["ssim"] for f in per_face),
-            "sanity_similarity_at_half": _mean(f["sanity"]["similarity"][0.5] for f in per_face),
-            "sanity_pass_rate": _mean(float(f["sanity"]["passed"]) for f in per_face),
-            "seconds": _mean(f["seconds"] for f in per_face),
-            "per_face": per_face,
-        }
-    return rows
+            if attack > 0:
+                per_face[-1]["attack"] = region_attack(prob, img, m, top=attack, seed=k)
+        rows[method] = {**summarize(per_face, boot), "per_face": per_face,
+                        "groups": {g: summarize([f for f in per_face if f["group"] == g], boot)
+                                   for g in sorted({f["group"] for f in per_face})}}
+    return rank_methods(rows)
+
+
+# Per-face values behind each column of the audit (the random map's on the same face and variant).
+FIELDS = {
+    "deletion_auc": lambda f: f["deletion_auc"],
+    "insertion_auc": lambda f: f["insertion_auc"],
+    "random_deletion_auc": lambda f: f["random"]["deletion_auc"],
+    "random_insertion_auc": lambda f: f["random"]["insertion_auc"],
+    # Paired per face, so the face-to-face spread of the model's scores cancels out of the interval.
+    "deletion_gain": lambda f: f["random"]["deletion_auc"] - f["deletion_auc"],
+    "insertion_gain": lambda f: f["insertion_auc"] - f["random"]["insertion_auc"],
+    "gain": lambda f: (f["insertion_auc"] - f["deletion_auc"]) - (f["random"]["insertion_auc"] - f["random"]["deletion_auc"]),
+    "blur_spearman": lambda f: f["robustness"]["blur"]["spearman"],
+    "blur_ssim": lambda f: f["robustness"]["blur"]["ssim"],
+    "affine_spearman": lambda f: f["robustness"]["affine"]["spearman"],
+    "affine_ssim": lambda f: f["robustness"]["affine"]["ssim"],
+    "sanity_similarity_at_half": lambda f: f["sanity"]["similarity"][0.5],
+    "sanity_pass_rate": lambda f: float(f["sanity"]["passed"]),
+    "seconds": lambda f: f["seconds"],
+    "attack_drop": lambda f: f.get("attack", {}).get("drop"),
+    "attack_random_drop": lambda f: f.get("attack", {}).get("random_drop"),
+    "attack_gain": lambda f: f.get("attack", {}).get("gain"),
+}
+
+
+def summarize(per_face: list[dict], boot: int = 1000, seed: int = 0) -> dict:
+    """Means of the FIELDS over faces, each with its bootstrap 95% interval ('<field>_ci'), and the
+    deletion ratio (random AUC / the map's, from the means: issue 17's 1.5x goal)."""
+    out: dict = {"faces": len(per_face)}
+    for name, get in FIELDS.items():
+        v = [get(f) for f in per_face]
+        out[name] = _mean(v)
+        out[f"{name}_ci"] = bootstrap_mean(v, boot, seed)
+    out["deletion_ratio"] = round(out["random_deletion_auc"] / out["deletion_auc"], 3) if out["faces"] and out["deletion_auc"] > 0 else None
+    return out
+
+
+def bootstrap_mean(values, n: int = 1000, seed: int = 0) -> list[float] | None:
+    """95% percentile-bootstrap interval of the mean over faces (resampled with replacement); None
+    for no value, a zero-width interval for one."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
+    if v.size == 0:
+        return None
+    means = v[np.random.default_rng(seed).integers(0, v.size, (n, v.size))].mean(1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return [round(float(lo), 4), round(float(hi), 4)]
+
+
+def rank_methods(rows: dict) -> dict:
+    """Rows best first by the faithfulness gain over the random map (insertion minus deletion AUC,
+    above the random map's); `rank` counts from 1 and `passes` says the gain's whole 95% interval
+    is above zero, i.e. the method beats a random map on these faces beyond resampling noise."""
+    order = sorted(rows, key=lambda m: -rows[m]["gain"] if np.isfinite(rows[m]["gain"]) else np.inf)
+    out = {}
+    for k, m in enumerate(order, 1):
+        ci = rows[m].get("gain_ci")
+        out[m] = {"rank": k, "passes": bool(ci and ci[0] > 0), **rows[m]}
+    return out
 
 
 def _mean(values) -> float:
-    v = list(values)
+    v = [x for x in values if x is not None and np.isfinite(x)]
     return round(float(np.mean(v)), 4) if v else float("nan")
 
 
+def _ci(r: dict, name: str, fmt: str = ".3f") -> str:
+    ci = r.get(f"{name}_ci")
+    return f"{r[name]:{fmt}} [{ci[0]:{fmt}}, {ci[1]:{fmt}}]" if ci else f"{r[name]:{fmt}}"
+
+
 def format_table(rows: dict) -> str:
-    lines = ["| method | deletion AUC (random) | insertion AUC (random) | blur: Spearman / SSIM | affine: Spearman / SSIM "
-             "| sanity: similarity at 50% random, pass rate | seconds |",
-             "|---|---|---|---|---|---|---|"]
+    """The ranked table, means with [95% intervals]."""
+    attacked = any(np.isfinite(r.get("attack_gain", np.nan)) for r in rows.values())
+    lines = ["| rank | method | gain over random | beats random | deletion AUC (random) | insertion AUC (random) "
+             + ("| region attack: drop (random) " if attacked else "")
+             + "| blur: Spearman / SSIM | affine: Spearman / SSIM | sanity: similarity at 50% random, pass rate | seconds |",
+             "|---" * (10 + attacked) + "|"]
     for m, r in rows.items():
-        lines.append(f"| {m} | {r['deletion_auc']:.3f} ({r['random_deletion_auc']:.3f}) | {r['insertion_auc']:.3f} "
-                     f"({r['random_insertion_auc']:.3f}) | {r['blur_spearman']:.2f} / {r['blur_ssim']:.2f} | "
-                     f"{r['affine_spearman']:.2f} / {r['affine_ssim']:.2f} | {r['sanity_similarity_at_half']:.2f}, "
-                     f"{r['sanity_pass_rate']:.0%} | {r['seconds']:.3f} |")
+        more = f"{_ci(r, 'attack_drop')} ({r['attack_random_drop']:.3f}) | " if attacked else ""
+        lines.append(f"| {r.get('rank', '')} | {m} | {_ci(r, 'gain')} | {'yes' if r.get('passes') else 'no'} | "
+                     f"{_ci(r, 'deletion_auc')} ({r['random_deletion_auc']:.3f}) | "
+                     f"{_ci(r, 'insertion_auc')} ({r['random_insertion_auc']:.3f}) | {more}"
+                     f"{r['blur_spearman']:.2f} / {r['blur_ssim']:.2f} | {r['affine_spearman']:.2f} / "
+                     f"{r['affine_ssim']:.2f} | {r['sanity_similarity_at_half']:.2f}, {r['sanity_pass_rate']:.0%} | "
+                     f"{r['seconds']:.3f} |")
+    return "\n".join(lines)
+
+
+def format_groups(rows: dict) -> str:
+    """Per source and class: each method's gain over random and deletion/insertion AUCs, with intervals."""
+    lines = ["| source/class | method | faces | gain over random | deletion AUC (random) | insertion AUC (random) |",
+             "|---|---|---|---|---|---|"]
+    groups = sorted({g for r in rows.values() for g in r.get("groups", {})})
+    for g in groups:
+        for m, r in rows.items():
+            if g in r.get("groups", {}):
+                s = r["groups"][g]
+                lines.append(f"| {g} | {m} | {s['faces']} | {_ci(s, 'gain')} | {_ci(s, 'deletion_auc')} "
+                             f"({s['random_deletion_auc']:.3f}) | {_ci(s, 'insertion_auc')} ({s['random_insertion_auc']:.3f}) |")
     return "\n".join(lines)
 
 
@@ -117,6 +221,6 @@ def write_report(rows: dict, faces, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "audit.json").write_text(json.dumps({"faces": [f[0] for f in faces], "methods": rows}, indent=1,
                                                default=lambda o: str(o)))
-    table = format_table(rows)
+    table = format_table(rows) + "\n\n" + format_groups(rows)
     (out / "audit.md").write_text(table + "\n")
     return out / "audit.md"

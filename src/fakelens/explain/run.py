@@ -14,11 +14,12 @@ from fakelens.explain.registry import create_explainer, explainer_class, list_ex
 from fakelens.explain.render import overlay, superpixel_panels
 from fakelens.explain.summary import MethodEvidence, summarize_face, summarize_windows
 from fakelens.media import safe_stem
+from fakelens.metrics.faithfulness import baselines, deletion_insertion
 from fakelens.ops import sigmoid
 from fakelens.records import ExplanationRecord, verdict
 from fakelens.runtime import to_input
 
-FAITHFULNESS_STEPS = 32  # deletion/insertion steps per curve; 0 skips the measurement
+FAITHFULNESS_STEPS = 16  # deletion/insertion steps per curve (16-px patches: 100 units); 0 skips it
 
 
 def parse_methods(spec: str) -> list[str]:
@@ -145,29 +146,6 @@ def _is_evidence(method: str) -> bool:
     return cls.explains == "classifier" and cls.attribution
 
 
-# adapter until metrics/faithfulness.py is numpy: the rewritten functions take `prob` (a batch
-# N x H x W x 3 float32 -> N probabilities) and an H x W x 3 float32 image; today's take torch tensors.
-def _faithfulness_functions():
-    """(deletion_insertion, baselines) in the numpy convention, or None where they cannot run (today's
-    functions import torch)."""
-    try:
-        from fakelens.metrics import faithfulness as f
-    except ImportError:
-        return None
-    if "torch" not in vars(f):
-        return f.deletion_insertion, f.baselines
-    import torch
-
-    def wrap(prob):
-        return lambda t: torch.from_numpy(np.asarray(prob(t.permute(0, 2, 3, 1).numpy()), np.float32))
-
-    def image_of(img):
-        return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-
-    return (lambda prob, img, m, steps: f.deletion_insertion(wrap(prob), image_of(img), m, steps),
-            lambda prob, img, steps: f.baselines(wrap(prob), image_of(img), steps))
-
-
 def _explain_crops(explainers: dict, logit: Callable, images: np.ndarray, tgts: list[str], scores, out: Path,
                    stem: str, names: list[str], faithfulness: int = FAITHFULNESS_STEPS
                    ) -> Iterator[tuple[int, ExplanationRecord]]:
@@ -178,12 +156,10 @@ def _explain_crops(explainers: dict, logit: Callable, images: np.ndarray, tgts: 
     random and a centre-prior map (`baselines`)."""
     x = to_input(images)
     judged: dict[tuple[int, str], tuple] = {}
-    measure = _faithfulness_functions() if faithfulness else None
 
     def faithful(i: int, t: str, m: np.ndarray) -> dict:
-        if measure is None or m.shape != tuple(x.shape[2:]):
+        if not faithfulness or m.shape != tuple(x.shape[2:]):
             return {}
-        deletion_insertion, baselines = measure
         if (i, t) not in judged:
             sign = 1.0 if t == "fake" else -1.0
 
