@@ -27,13 +27,16 @@ test-install: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q -n 2
 
-bench: $(STAMP)
+bench: $(STAMP)  # speed and robustness; each writes benchmarks/results/ (see docs/benchmarks.md)
 	$(PY) benchmarks/bench_analyze.py
-	$(PY) benchmarks/bench_train.py
-	$(PY) benchmarks/bench_scores.py
-	$(PY) benchmarks/bench_explain.py
 	$(PY) benchmarks/bench_video.py
+	$(PY) benchmarks/bench_faces.py
+	$(PY) benchmarks/bench_faithfulness_meta.py
+	$(PY) benchmarks/bench_faithfulness_cost.py
+	$(PY) benchmarks/bench_robustness.py --per-source 60
+	$(PY) benchmarks/bench_explain.py
 	$(PY) benchmarks/bench_scan.py
+	$(PY) benchmarks/bench_train.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -26,13 +26,11 @@ SCALES = (0.25, 0.35, 0.5, 0.7, 1.0)
 
 
 def test_split(det: Detector, data: Path) -> list:
-    """The test samples of the shipped model's split (its model card names the split's seed)."""
-    from fakelens.data import group_split
-    from fakelens.train.trainer import TrainConfig, load_samples
+    """The test samples of the shipped model's own split (as its training run drew it)."""
+    from fakelens.data.samples import model_split
 
-    seed = int(det.meta.get("seed", 0))
-    samples = load_samples(TrainConfig(data=[str(data)], seed=seed, progress=False))
-    return [samples[i] for i in group_split(samples, (4, 1, 1), seed)["test"]]
+    samples, idx = model_split([str(data)], det.meta, "test", progress=False)
+    return [samples[i] for i in idx]
 
 
 def main() -> None:

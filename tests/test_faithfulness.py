@@ -196,16 +196,25 @@ def test_ranking_puts_the_method_that_beats_random_first_and_only_it_passes():
     assert rows["good"]["gain_ci"][0] > 0.5 and rows["good"]["deletion_ratio"] > 2
 
 
-def test_audit_uses_the_models_own_split_and_spreads_over_sources():
-    from fakelens.data.datasets import Sample
-    from fakelens.data.split import group_split
-    from fakelens.explain.audit import split_indices, stratified_order
+def test_audit_uses_the_models_own_split_and_spreads_over_sources(tmp_path):
+    from PIL import Image
 
-    samples = [Sample(f"{s}{i}.png", i % 2, f"{s}-g{i // 2}", s) for s in ("a", "b") for i in range(60)]
-    assert split_indices(samples, {"seed": 3}, "val") == group_split(samples, (4, 1, 1), 3)["val"]
-    assert split_indices(samples, {"seed": 3}, "val", seed=0) == group_split(samples, (4, 1, 1), 0)["val"]
-    assert split_indices(samples, {}, "all") == list(range(120))
-    first = stratified_order(samples, split_indices(samples, {"seed": 3}, "val"))[:4]
+    from fakelens.data.samples import model_split
+    from fakelens.data.split import group_split
+    from fakelens.explain.audit import stratified_order
+
+    for s in ("a", "b"):
+        (tmp_path / s).mkdir()
+        rows = ["path,label,group"]
+        for i in range(60):
+            Image.new("RGB", (4, 4)).save(tmp_path / s / f"{i}.png")
+            rows.append(f"{i}.png,{['real', 'fake'][i % 2]},g{i // 2}")
+        (tmp_path / s / "labels.csv").write_text("\n".join(rows) + "\n")
+    samples, val = model_split([str(tmp_path)], {"seed": 3}, "val", progress=False)
+    assert len(samples) == 120 and val == group_split(samples, (4, 1, 1), 3)["val"]
+    assert model_split([str(tmp_path)], {"seed": 3}, "val", seed=0, progress=False)[1] == group_split(samples, (4, 1, 1), 0)["val"]
+    assert model_split([str(tmp_path)], {}, "all", progress=False)[1] == list(range(120))
+    first = stratified_order(samples, val)[:4]
     assert {(samples[i].source, samples[i].label) for i in first} == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}
 
 
@@ -253,14 +262,13 @@ def test_audit_picks_validation_faces_of_the_shipped_model_from_every_source():
 
     if not SHARED_DATA.exists():
         pytest.skip(f"shared data not found at {SHARED_DATA} (set FAKELENS_DATA)")
-    from fakelens.data.datasets import read_datasets
-    from fakelens.data.split import group_split
+    from fakelens.data.samples import model_split
     from fakelens.detector import Detector
     from fakelens.explain.audit import pick_faces
 
     det = Detector.load()
     faces = pick_faces(det, [str(SHARED_DATA)], 8, "val")
-    samples = read_datasets([str(SHARED_DATA)], det.meta["sources"])
-    parts = {k: {samples[i].path for i in v} for k, v in group_split(samples, seed=det.meta["seed"]).items()}
+    parts = {k: {s.path for s in (lambda smp, idx: [smp[i] for i in idx])(*model_split([str(SHARED_DATA)], det.meta, k))}
+             for k in ("train", "val")}
     assert len(faces) == 8 and all(f[0] in parts["val"] and f[0] not in parts["train"] for f in faces)
     assert {f[4] for f in faces} == set(det.meta["sources"]) and {f[2] for f in faces} == {"real", "fake"}

@@ -543,6 +543,7 @@ def audit_explainers(
     global_faces: Annotated[int, typer.Option(help="Faces for the global view: Grad-CAM averaged per class, aligned by landmarks (0: skip).")] = 40,
     seed: Annotated[Optional[int], typer.Option(help="Split seed; default: the model's training seed.")] = None,
     attack: Annotated[float, typer.Option(help="Also the region attack (Tsigos et al.) on each map's top fraction, e.g. 0.1 (0: skip).")] = 0.0,
+    checks: Annotated[str, typer.Option(help="Checks beside faithfulness, comma-separated: robustness, sanity (each runs a method 3 more times per face), or none.")] = "robustness,sanity",
 ) -> None:
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
     affine transforms, the model-randomisation sanity check, and seconds per face; and a global
@@ -553,8 +554,9 @@ def audit_explainers(
     from fakelens.explain.registry import explainer_class
     from fakelens.explain.run import parse_methods
 
-    if faces < 1 or split not in ("test", "val", "train", "all"):
-        fail("--faces must be >= 1 and --split test, val, train or all", 2)
+    extra = tuple(c for c in checks.split(",") if c and c != "none")
+    if faces < 1 or split not in ("test", "val", "train", "all") or set(extra) - {"robustness", "sanity"}:
+        fail("--faces must be >= 1, --split test, val, train or all, --checks robustness, sanity or none", 2)
     try:
         # The classifier's attributions only (capabilities declared on each method's class).
         methods = [m for m in parse_methods(method)
@@ -569,7 +571,7 @@ def audit_explainers(
         fail(str(e))
     if not chosen:
         fail("no face found in the chosen samples")
-    rows = audit(det, chosen, methods, attack=attack)
+    rows = audit(det, chosen, methods, attack=attack, checks=extra)
     path = write_report(rows, chosen, out_dir)
     out.print(f"{len(chosen)} faces from {split} split; table in {path}")
     out.print(format_table(rows), highlight=False, soft_wrap=True)
@@ -631,8 +633,8 @@ def evaluate(
     data: Annotated[list[Path], typer.Argument(help="Dataset folders.", show_default=False)],
     model: Annotated[Optional[list[Path]], typer.Option(help="Checkpoint(s); repeat to compare backbones on one split.")] = None,
     sources: Annotated[Optional[str], typer.Option(help="Only these sources, comma-separated.")] = None,
-    split: Annotated[str, typer.Option(help="test, val, all (cross-dataset), or a run's split.json.")] = "test",
-    seed: int = 0,
+    split: Annotated[str, typer.Option(help="test, val (the first model's own split, as its training drew it), all (cross-dataset), or a run's split.json.")] = "test",
+    seed: Annotated[Optional[int], typer.Option(help="Split seed; default: the first model's training seed.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write metrics JSON and ROC curves here.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Every picture is already a face crop (as analyze --whole-image).")] = False,

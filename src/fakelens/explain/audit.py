@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fakelens.data.datasets import read_datasets
-from fakelens.data.split import group_split
+from fakelens.data.samples import model_split
 from fakelens.detector import Detector
 from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
 from fakelens.faces import crop_landmarks
@@ -29,15 +28,6 @@ AUDIT_OPTIONS = {"lime": {"samples": 300}, "shap": {"samples": 300}, "rise": {"m
                  "integrated-gradients": {"steps": 16}}
 
 
-def split_indices(samples: list, meta: dict, split: str, seed: int | None = None) -> list[int]:
-    """The indices of `split` ('train', 'val', 'test' or 'all') as `fakelens train` drew them: the
-    model's own split seed (and ratios, when its metadata records them) unless `seed` is given."""
-    if split == "all":
-        return list(range(len(samples)))
-    ratios = tuple(meta.get("split", (4, 1, 1)))
-    return group_split(samples, ratios, int(meta.get("seed", 0) if seed is None else seed))[split]
-
-
 def stratified_order(samples: list, idx: list[int], seed: int = 0) -> list[int]:
     """`idx` shuffled, then interleaved round-robin over (source, label) strata: the first n of it
     hold every source's reals and fakes as evenly as n allows."""
@@ -50,12 +40,10 @@ def stratified_order(samples: list, idx: list[int], seed: int = 0) -> list[int]:
 
 
 def pick_faces(det: Detector, data: list[str], n: int, split: str = "val", seed: int | None = None) -> list[tuple]:
-    """n faces from `split` of the data as the model's training split it (the samples of its
-    training sources, its split seed; see `split_indices`), spread over sources and classes:
+    """n faces from `split` of the data as the model's training run split it (`model_split`: its
+    samples, its split seed unless `seed` is given), spread over sources and classes:
     (path, crop, 'real'|'fake', crop landmarks or None, source)."""
-    meta = dict(getattr(det, "meta", None) or {})
-    samples = read_datasets(data, meta.get("sources") if split != "all" else None)
-    idx = split_indices(samples, meta, split, seed)
+    samples, idx = model_split(data, dict(getattr(det, "meta", None) or {}), split, seed, progress=False)
     chosen = []
     for i in stratified_order(samples, idx, 0 if seed is None else seed):
         if len(chosen) >= n:
@@ -72,20 +60,29 @@ def pick_faces(det: Detector, data: list[str], n: int, split: str = "val", seed:
 
 
 def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
-          steps: int = 16, boot: int = 1000, attack: float = 0.0) -> dict:
+          steps: int = 16, boot: int = 1000, attack: float = 0.0,
+          checks: tuple[str, ...] = ("robustness", "sanity")) -> dict:
     """Per method (best first, by `rank_methods`): mean deletion/insertion AUC and the random
     map's, the faithfulness gain over random, robustness, sanity pass rate and seconds, each with
     a bootstrap 95% interval over faces (`boot` resamples); `groups`: the same per source/class.
     With `attack` > 0, also the region attack (Tsigos et al.) on the map's top `attack` fraction:
-    its probability drop against random regions of the same area."""
+    its probability drop against random regions of the same area. `checks` beside faithfulness:
+    robustness and the sanity check run each method 6 more times per face (leave them out for a
+    faithfulness audit of many faces)."""
     methods = methods or [m for m in list_explainers() if explainer_class(m).input_dims == 4 and m != "activations"]
-    copies = randomised_copies(det.model, fractions=(0.25, 0.5, 1.0))
-    prob_fake = channels_first(onnx_forward(det.model))
+    copies = randomised_copies(det.model, fractions=(0.25, 0.5, 1.0)) if "sanity" in checks else []
+    plain = channels_first(onnx_forward(det.model))
+    if getattr(det, "flip", False):  # the metrics score the verdict's function too: the mean logit of the face and its mirror
+        def prob_fake(batch):
+            return (np.asarray(plain(batch)) + np.asarray(plain(np.ascontiguousarray(batch[:, :, ::-1])))) / 2
+    else:
+        prob_fake = plain
     refs: dict[int, tuple] = {}  # per face: its score and the random map's AUCs, the same for every method
     rows = {}
     for method in methods:
         opts = AUDIT_OPTIONS.get(method, {})
-        explainers = {id(m): create_explainer(method, m, **opts) for m in [det.model] + [c for _, c in copies]}
+        # The verdict's function (the flip average when the model flips), on the trained and randomised models alike.
+        explainers = {id(m): create_explainer(method, m, flip=getattr(det, "flip", False), **opts) for m in [det.model] + [c for _, c in copies]}
         per_face = []
         for k, (path, crop, truth, *rest) in enumerate(faces):
             x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]
@@ -107,8 +104,9 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
             per_face.append({"path": path, "group": f"{rest[1] if len(rest) > 1 else 'all'}/{truth}",
                              "seconds": seconds, "deletion_auc": faith["deletion_auc"],
                              "insertion_auc": faith["insertion_auc"], "random": rnd,
-                             "robustness": robustness(explain, x),
-                             "sanity": sanity_check(lambda mdl, inp: explain(inp, mdl), det.model, x, copies=copies)})
+                             "robustness": robustness(explain, x) if "robustness" in checks else None,
+                             "sanity": (sanity_check(lambda mdl, inp: explain(inp, mdl), det.model, x, copies=copies)
+                                        if "sanity" in checks else None)})
             if attack > 0:
                 per_face[-1]["attack"] = region_attack(prob, img, m, top=attack, seed=k)
         rows[method] = {**summarize(per_face, boot), "per_face": per_face,
@@ -127,12 +125,12 @@ FIELDS = {
     "deletion_gain": lambda f: f["random"]["deletion_auc"] - f["deletion_auc"],
     "insertion_gain": lambda f: f["insertion_auc"] - f["random"]["insertion_auc"],
     "gain": lambda f: (f["insertion_auc"] - f["deletion_auc"]) - (f["random"]["insertion_auc"] - f["random"]["deletion_auc"]),
-    "blur_spearman": lambda f: f["robustness"]["blur"]["spearman"],
-    "blur_ssim": lambda f: f["robustness"]["blur"]["ssim"],
-    "affine_spearman": lambda f: f["robustness"]["affine"]["spearman"],
-    "affine_ssim": lambda f: f["robustness"]["affine"]["ssim"],
-    "sanity_similarity_at_half": lambda f: f["sanity"]["similarity"][0.5],
-    "sanity_pass_rate": lambda f: float(f["sanity"]["passed"]),
+    "blur_spearman": lambda f: f["robustness"]["blur"]["spearman"] if f["robustness"] else None,
+    "blur_ssim": lambda f: f["robustness"]["blur"]["ssim"] if f["robustness"] else None,
+    "affine_spearman": lambda f: f["robustness"]["affine"]["spearman"] if f["robustness"] else None,
+    "affine_ssim": lambda f: f["robustness"]["affine"]["ssim"] if f["robustness"] else None,
+    "sanity_similarity_at_half": lambda f: f["sanity"]["similarity"][0.5] if f["sanity"] else None,
+    "sanity_pass_rate": lambda f: float(f["sanity"]["passed"]) if f["sanity"] else None,
     "seconds": lambda f: f["seconds"],
     "attack_drop": lambda f: f.get("attack", {}).get("drop"),
     "attack_random_drop": lambda f: f.get("attack", {}).get("random_drop"),

@@ -256,6 +256,8 @@ def attach_explanations(result, records: list[ExplanationRecord]) -> None:
         top = max(image_recs, key=gain).to_dict()
         best.append({**{k: top.get(k) for k in ("face", "track", "time", "method", "map", "overlay", "deletion_auc",
                                                 "insertion_auc", "baselines", "regions") if k in top},
+                     # offered as evidence only when it beats a random map on the validated metric
+                     "beats_random": bool(gain(max(image_recs, key=gain)) > 0),
                      "methods_run": sorted({r.method for r in recs})})
         if top.get("summary") and top["summary"] not in summaries:
             summaries.append(top["summary"])

@@ -10,10 +10,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from fakelens.data import group_split, read_datasets
+from fakelens.data import read_datasets
+from fakelens.data.samples import model_split
 from fakelens.data.cache import CropCache, build_cache
 from fakelens.metrics import binary_metrics, plot_roc
 from fakelens.models import fake_probability, load_checkpoint
+from fakelens.runtime import read_meta
 
 
 @torch.no_grad()
@@ -75,23 +77,26 @@ def evaluate_split(model: nn.Module, cache: CropCache, samples, idx: list[int], 
 
 
 def evaluate(models: list[str | Path], data: list[str], sources: list[str] | None = None, split: str = "test",
-             ratios: tuple[int, int, int] = (4, 1, 1), seed: int = 0, out: str | Path | None = None,
+             seed: int | None = None, out: str | Path | None = None,
              cache_dir: str | None = None, progress: bool = True, face_detector: str = "blazeface",
              whole_image: bool = False) -> dict[str, dict]:
     """Score each checkpoint on the same samples.
 
-    `split`: 'test' (or 'val', 'train'): that part of the group-aware split `fakelens train`
-    makes with the same data and seed; 'all': every sample (cross-dataset evaluation);
-    or the path of a run's split.json (its test part).
+    `split`: 'test' (or 'val', 'train'): that part of the split the first model's training run drew
+    (its samples, clip frames included, and its seed unless `seed` is given; `model_split`), then
+    `sources` only; 'all': every sample (cross-dataset evaluation); or the path of a run's split.json
+    (its test part).
     """
-    samples = read_datasets(data, sources)
-    if split == "all":
-        idx = list(range(len(samples)))
-    elif split in ("train", "val", "test"):
-        idx = group_split(samples, ratios, seed)[split]
-    else:  # a run's split.json: its test paths
-        wanted = set(json.loads(Path(split).read_text())["test"])
-        idx = [i for i, s in enumerate(samples) if s.path in wanted]
+    if split in ("train", "val", "test"):
+        samples, idx = model_split(data, read_meta(models[0]), split, seed, progress)
+        idx = [i for i in idx if not sources or samples[i].source in sources]
+    else:
+        samples = read_datasets(data, sources)
+        if split == "all":
+            idx = list(range(len(samples)))
+        else:  # a run's split.json: its test paths
+            wanted = set(json.loads(Path(split).read_text())["test"])
+            idx = [i for i, s in enumerate(samples) if s.path in wanted]
     results = {}
     caches: dict[tuple, CropCache] = {}
     for path in models:

@@ -26,11 +26,11 @@ from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
-from fakelens.data import group_kfold, group_split, read_datasets
+from fakelens.data import group_kfold, group_split
 from fakelens.data.cache import build_caches
 from fakelens.data.datasets import Sample
+from fakelens.data.samples import training_samples
 from fakelens.data.sbi import SBIConfig
-from fakelens.errors import InputError
 from fakelens.metrics import binary_metrics
 from fakelens.models import create_model, load_checkpoint, save_checkpoint
 from fakelens.train.config import TrainConfig
@@ -150,18 +150,8 @@ def _plot_history(history: list[dict], path: Path) -> None:
 
 def load_samples(cfg: TrainConfig) -> list[Sample]:
     """The images of the data folders, plus the faces of `video_frames` frames per clip they hold."""
-    samples = read_datasets(cfg.data, cfg.sources)
-    if cfg.video_frames and not cfg.whole_image:
-        from fakelens.data.frames import clip_frame_samples
-
-        try:
-            clips = read_datasets(cfg.data, None, kind="video")
-        except InputError:
-            clips = []
-        wanted = {s[: -len("-frames")] if s.endswith("-frames") else s for s in cfg.sources or []}
-        clips = [c for c in clips if not cfg.sources or c.source in wanted]
-        samples += clip_frame_samples(clips, cfg.video_frames, Path(cfg.cache_dir) if cfg.cache_dir else None,
-                                      cfg.face_detector, cfg.progress)
+    samples = training_samples(cfg.data, cfg.sources, 0 if cfg.whole_image else cfg.video_frames, cfg.cache_dir,
+                               cfg.face_detector, cfg.progress)
     if cfg.max_samples and len(samples) > cfg.max_samples:
         keep = np.random.default_rng(cfg.seed).choice(len(samples), cfg.max_samples, replace=False)
         samples = [samples[i] for i in sorted(keep)]
@@ -277,7 +267,10 @@ def _train_one(cfg: TrainConfig, samples, cache, eval_cache, split: dict, out: P
         _warm_up_head(model, cache, labels, kinds, warm_items, cfg)
 
     model = model.to(memory_format=torch.channels_last)  # 1.3-1.8x faster steps on this CPU (bench_train.py)
+    # Enough to draw the same split again (fakelens.data.samples.model_split): data sources, clip frames, seed.
     meta = {"crop_scale": cfg.crop_scale, "sources": sorted({samples[i].source for i in train_idx}), "seed": cfg.seed,
+            "data_sources": cfg.sources, "video_frames": 0 if cfg.whole_image else cfg.video_frames,
+            "split": list(cfg.split),
             "face_detector": "whole image" if cfg.whole_image else cfg.face_detector, "flip": True}
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()

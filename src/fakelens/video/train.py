@@ -29,8 +29,8 @@ from tqdm import tqdm
 
 from fakelens.data.cache import CACHE_VERSION, build_cache, cache_root
 from fakelens.data.datasets import Sample, read_datasets
+from fakelens.data.samples import model_split
 from fakelens.data.sbi import self_blend
-from fakelens.data.split import group_split
 from fakelens.detector import Detector
 from fakelens.errors import InputError
 from fakelens.faces import FaceDetector, crop_faces, crop_landmarks
@@ -137,14 +137,16 @@ def build_feature_cache(samples: list[Sample], detector: Detector, num_frames: i
 
 def image_head_data(detector: Detector, data: list[str], cache_dir: Path | None = None, seed: int = 0,
                     sbi_ratio: float = 0.5) -> tuple[np.ndarray, np.ndarray] | None:
-    """Pooled backbone features and labels of the image model's training split (one augmented view
-    per face, plus self-blended fakes as in `fakelens train`), cached: the image half of the data
-    the frame head is tuned on. None when the folders hold no images."""
+    """Pooled backbone features and labels of the image model's own training split (`model_split`;
+    one augmented view per face, plus self-blended fakes as in `fakelens train`), cached: the image
+    half of the data the frame head is tuned on. Clip frames are left out (the clips are the other
+    half, held out by their own folds). None when the folders hold no images."""
     try:
-        samples = read_datasets(data, kind="image")
+        samples, train_idx = model_split(data, detector.meta, "train", progress=False)
     except InputError:
-        samples = []
-    if not samples:
+        return None
+    train_idx = [i for i in train_idx if not samples[i].source.endswith("-frames")]
+    if not train_idx:
         return None
     model_key = file_sha256(detector.path)[:12] if detector.path else detector.name
     data_key = hashlib.sha256(json.dumps([seed, sbi_ratio, [s.path for s in samples]]).encode()).hexdigest()[:16]
@@ -152,8 +154,7 @@ def image_head_data(detector: Detector, data: list[str], cache_dir: Path | None 
     if not file.exists():
         labels = np.array([s.label for s in samples])
         cache = build_cache(samples, int(round(detector.input_size * 1.2)), detector.crop_scale, progress=False)
-        items = training_items(group_split(samples, seed=seed)["train"], labels, cache, sbi_ratio,
-                               np.random.default_rng(seed))
+        items = training_items(train_idx, labels, cache, sbi_ratio, np.random.default_rng(seed))
         views = DataLoader(TrainViews(cache, labels, items, detector.input_size, seed), batch_size=64)
         encoder, xs, ys = FrameEncoder(detector.model), [], []
         with torch.no_grad():

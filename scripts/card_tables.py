@@ -1,0 +1,74 @@
+"""The model card's tables, printed as Markdown from the committed JSON beside the weights
+(src/fakelens/weights/card/<name>.json from `detection2.py report`, <name>-training.json from the run's
+history.json and choices.json), so every figure in MODEL_CARD.md comes from a file in the repo.
+
+    python scripts/card_tables.py fakelens-lite0-v4
+    python scripts/card_tables.py fakelens-lite0-v4 --training runs/v4x   # first writes <name>-training.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+CARD_DIR = Path(__file__).resolve().parents[1] / "src" / "fakelens" / "weights" / "card"
+
+
+def _f(x, nd=3) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def _ci(row) -> str:
+    ci = row.get("ci95")
+    return f"{_f(row.get('auroc'))} [{_f(ci[0])}, {_f(ci[1])}]" if ci else _f(row.get("auroc"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name")
+    ap.add_argument("--training", type=Path, default=None, help="a run folder: copy its history and choices first")
+    args = ap.parse_args()
+    training_file = CARD_DIR / f"{args.name}-training.json"
+    if args.training:
+        history = json.loads((args.training / "history.json").read_text())
+        choices = json.loads((args.training / "choices.json").read_text())
+        config = json.loads((args.training / "config.json").read_text())
+        training_file.write_text(json.dumps({"config": config, "history": history, "choices": choices}, indent=1) + "\n")
+    training = json.loads(training_file.read_text())
+    card = json.loads((CARD_DIR / f"{args.name}.json").read_text())
+
+    print("### Test split (held out before training, scored once)\n")
+    print("| source | pictures | fakes | AUROC [95% CI over groups] | FPR at threshold | recall at threshold "
+          "| no face | shortcut baseline AUROC | sharpness-matched AUROC (n) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in card["sources"].items():
+        print(f"| {name} | {r['n']} | {r['fakes']} | {_ci(r)} | {_f(r.get('false_positive_rate'))} | "
+              f"{_f(r.get('recall'))} | {r.get('no_face', '-')} | {_f(r.get('shortcut_baseline_auroc'))} | "
+              f"{_f(r.get('sharpness_matched_auroc'))} ({r.get('sharpness_matched_n', '-')}) |")
+    if "manipulation" in card:
+        m = card["manipulation"]
+        kinds = ", ".join(f"{k} {v:.3f}" for k, v in m["per_kind"].items())
+        print(f"\nKind of fake right for {m['right']:.3f} of the {m['fakes_called_fake']} test fakes called fake "
+              f"whose kind is known ({kinds}).")
+    if "leave_one_generator_out" in card:
+        print("\n### Leave one generator out (test split)\n")
+        print("| family left out | fakes | reals | AUROC without it [95% CI] | AUROC of the full model |")
+        print("|---|---|---|---|---|")
+        for fam, r in card["leave_one_generator_out"].items():
+            print(f"| {fam} | {r['fakes']} | {r['reals']} | {_ci(r)} | {_ci(card['same_families_full_model'][fam])} |")
+
+    print("\n### Validation split, per epoch (development numbers: these chose the soup and threshold)\n")
+    keys = sorted({k for h in training["history"] for k in h if k.startswith("val_auroc:")})
+    print("| epoch | lr | train loss | val loss | mean per-source AUROC | " + " | ".join(k.split(":", 1)[1] for k in keys) + " |")
+    print("|---" * (5 + len(keys)) + "|")
+    for h in training["history"]:
+        print(f"| {h['epoch']} | {h['lr']:.2e} | {h['train_loss']:.3f} | {h['val_loss']:.3f} | {h['val_score']:.3f} | "
+              + " | ".join(_f(h.get(k)) for k in keys) + " |")
+    c = training["choices"]
+    print(f"\nSoup: {', '.join(c['soup'])}; validation mean per-source AUROC of the soup {c['validation']['val_score']:.3f}; "
+          f"threshold {c['threshold']:.4f} ({c['threshold_rule']}).")
+
+
+if __name__ == "__main__":
+    main()
