@@ -37,7 +37,9 @@ def test_sign_in_drop_two_files_find_open_and_delete(astronaut_path, cat_path, t
 
     store = HistoryStore()
     key = store.create_key("reporter")
-    app = create_app(store)
+    # The page's flow, not the explanations (tested elsewhere): without them each analysis takes
+    # seconds, which keeps this test inside its waits on a busy 2-core machine.
+    app = create_app(store, methods="")
     with serve_in_thread(app) as url, playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         page = browser.new_page()

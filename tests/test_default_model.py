@@ -51,6 +51,7 @@ def test_default_model_on_shared_test_split():
         pytest.skip(f"shared data not found at {SHARED_DATA} (set FAKELENS_DATA)")
     from fakelens.train.evaluate import evaluate
 
+    # The model's own test split (its metadata names it); the card's figures, with room for noise.
     res = evaluate([DEFAULT_MODEL], [str(SHARED_DATA)], split="test", progress=False)[str(DEFAULT_MODEL)]
-    assert res["faces-dfdc"]["auroc"] > 0.85
-    assert res["faces-gan"]["auroc"] > 0.9
+    assert res["faces-dfdc"]["auroc"] > 0.75 and res["faces-gan"]["auroc"] > 0.85
+    assert res["faces-diffusion"]["auroc"] > 0.9 and res["faces-simswap"]["auroc"] > 0.9

@@ -51,15 +51,16 @@ class SequenceClassifier(nn.Module):
     """
 
     def __init__(self, feature_dim: int = 512, hidden: int = 32, cell: str = "lstm", window: int = 4, stride: int = 2,
-                 dropout: float = 0.5, proj: int = 32, frame_head: int = 0):
+                 dropout: float = 0.5, proj: int = 32, frame_head: int = 0, frame_kind: bool = False):
         super().__init__()
         if cell not in ("lstm", "rnn"):
             raise ValueError(f"cell must be 'lstm' or 'rnn', not {cell!r}")
         self.config = dict(feature_dim=feature_dim, hidden=hidden, cell=cell, window=window, stride=stride,
-                           dropout=dropout, proj=proj, frame_head=frame_head)
+                           dropout=dropout, proj=proj, frame_head=frame_head, frame_kind=frame_kind)
         # The image head tuned on video frames (input: `frame_head` pooled backbone channels), saved
-        # with the sequence model; 0 keeps the image model's own head.
-        self.frame_head = ClassifierHead(frame_head, feature_dim) if frame_head else None
+        # with the sequence model; 0 keeps the image model's own head. `frame_kind`: it has the image
+        # head's kind-of-fake logit too.
+        self.frame_head = ClassifierHead(frame_head, feature_dim, manipulation=frame_kind) if frame_head else None
         self.window, self.stride = window, stride
         self.norm = nn.LayerNorm(feature_dim)
         # A narrow projection first: tens of training clips cannot fit an LSTM on 512-d inputs.
@@ -103,7 +104,10 @@ def load_sequence_model(path: str | Path) -> tuple[SequenceClassifier, dict]:
     if meta.get("kind") != "video-sequence":
         raise ModelError(f"not a fakelens video model: {path}")
     keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout", "proj", "frame_head")
-    model = SequenceClassifier(**{k: meta[k] for k in keys if k in meta}, **({} if "proj" in meta else {"proj": 0}))
+    # A frame head tuned from an image head with the kind-of-fake logit keeps it (files before v3 have none).
+    kind = bool(meta.get("frame_kind", "frame_head.fc_kind.weight" in state))
+    model = SequenceClassifier(**{k: meta[k] for k in keys if k in meta}, **({} if "proj" in meta else {"proj": 0}),
+                               frame_kind=kind)
     try:
         model.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:

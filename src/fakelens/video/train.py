@@ -360,6 +360,7 @@ def train_video(cfg: VideoTrainConfig) -> dict:
     if head is not None:  # saved with the sequence model, in place of the image head when encoding frames
         model.frame_head = head
         model.config["frame_head"] = head.fc1.in_features
+        model.config["frame_kind"] = head.fc_kind is not None
     report["train_seconds"] = round(time.time() - t2, 1)
     frame_path = Path(detector.path)
     meta = {"frame_model": frame_path.name, "frame_model_sha256": file_sha256(frame_path), "threshold": 0.5,
