@@ -543,7 +543,7 @@ def audit_explainers(
     global_faces: Annotated[int, typer.Option(help="Faces for the global view: Grad-CAM averaged per class, aligned by landmarks (0: skip).")] = 40,
     seed: Annotated[Optional[int], typer.Option(help="Split seed; default: the model's training seed.")] = None,
     attack: Annotated[float, typer.Option(help="Also the region attack (Tsigos et al.) on each map's top fraction, e.g. 0.1 (0: skip).")] = 0.0,
-    checks: Annotated[str, typer.Option(help="Checks beside faithfulness, comma-separated: robustness, sanity (each runs a method 3 more times per face), or none.")] = "robustness,sanity",
+    checks: Annotated[str, typer.Option(help="Checks beside faithfulness, comma-separated: robustness, sanity (each runs a method several more times per face), or none.")] = "robustness,sanity",
 ) -> None:
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
     affine transforms, the model-randomisation sanity check, and seconds per face; and a global

@@ -11,8 +11,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from fakelens.data import read_datasets
-from fakelens.data.samples import model_split
 from fakelens.data.cache import CropCache, build_cache
+from fakelens.data.samples import model_split
 from fakelens.metrics import binary_metrics, plot_roc
 from fakelens.models import fake_probability, load_checkpoint
 from fakelens.runtime import read_meta
