@@ -42,11 +42,11 @@ def main() -> None:
         if (DATA / rel).exists():
             clips[name] = DATA / rel
     base = VideoDetector.load()
-    detectors = {name: VideoDetector(base.frames, base.sequence, base.meta, base.name, face_detector=name)
+    detectors = {name: VideoDetector(base.frames, base.video, face_detector=name)
                  for name in ("blazeface", "hog")}
     for vd in detectors.values():
         vd.analyze(synthetic)  # warm-up: ONNX session, allocators
-    result = {"cpu_count": os.cpu_count(), "frames": args.frames, "repeat": args.repeat, "model": base.name,
+    report = {"cpu_count": os.cpu_count(), "frames": args.frames, "repeat": args.repeat, "model": base.name,
               "clips": {}}
     print(f"{args.frames} sampled frames, median of {args.repeat}\n")
     print("| clip | face detector | " + " | ".join(STAGES) + " | total (s) | frames with a face |")
@@ -70,14 +70,14 @@ def main() -> None:
                 read_video(path, num_frames=args.frames)
                 decode_only.append(time.perf_counter() - t)
             med["decode_only"] = statistics.median(decode_only)
-            result["clips"].setdefault(name, {})[det_name] = {**med, "x_decode_only": med["total"] / med["decode_only"],
+            report["clips"].setdefault(name, {})[det_name] = {**med, "x_decode_only": med["total"] / med["decode_only"],
                                                                "frames_with_a_face": found}
             print(f"| {name} | {det_name} | " + " | ".join(f"{med[k]:.3f}" for k in STAGES) +
                   f" | {med['total']:.2f} | {found} |")
     ratio = statistics.median(h / b for h, b in zip(detect["hog"], detect["blazeface"]))
     print(f"\ndetect stage, HOG / BlazeFace (median over clips, same run): {ratio:.2f}x")
-    result["detect_hog_over_blazeface"] = ratio
-    for name, rows in result["clips"].items():
+    report["detect_hog_over_blazeface"] = ratio
+    for name, rows in report["clips"].items():
         print(f"{name}: total {rows['blazeface']['total']:.2f} s = {rows['blazeface']['x_decode_only']:.2f}x decode only")
     print("\n| CLI cold start (new process: import, load both models, analyze the synthetic clip) | seconds |")
     print("|---|---|")
@@ -92,9 +92,9 @@ def main() -> None:
         cold[label] = statistics.median(runs)
         print(f"| `fakelens {' '.join(cmd[:1])}` | {cold[label]:.2f} |")
     cold["x_help"] = cold["analyze 15 s 720p clip"] / cold["--help"]
-    result["cold_start"] = cold
+    report["cold_start"] = cold
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    OUT.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":
