@@ -15,13 +15,14 @@ import torch
 
 from fakelens.data.samples import model_split
 from fakelens.detector import Detector
-from fakelens.explain.registry import create_explainer, explainer_class, list_explainers
+from fakelens.explain.base import score_function
+from fakelens.explain.registry import create_explainer, list_explainers
 from fakelens.faces import crop_landmarks
 from fakelens.imageio import load_rgb
 from fakelens.metrics.faithfulness import (baselines, channels_first, deletion_insertion, region_attack,
                                            target_probability)
 from fakelens.metrics.trust import randomised_copies, robustness, sanity_check
-from fakelens.models.onnx import onnx_forward
+
 
 # Lighter settings than `explain`'s defaults: each method runs 7 times per face here.
 AUDIT_OPTIONS = {"lime": {"samples": 300}, "shap": {"samples": 300}, "rise": {"masks": 1000},
@@ -69,14 +70,10 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
     its probability drop against random regions of the same area. `checks` beside faithfulness:
     robustness and the sanity check run each method 6 more times per face (leave them out for a
     faithfulness audit of many faces)."""
-    methods = methods or [m for m in list_explainers() if explainer_class(m).input_dims == 4 and m != "activations"]
+    methods = methods or list_explainers(explains="classifier", attribution=True)
     copies = randomised_copies(det.model, fractions=(0.25, 0.5, 1.0)) if "sanity" in checks else []
-    plain = channels_first(onnx_forward(det.model))
-    if getattr(det, "flip", False):  # the metrics score the verdict's function too: the mean logit of the face and its mirror
-        def prob_fake(batch):
-            return (np.asarray(plain(batch)) + np.asarray(plain(np.ascontiguousarray(batch[:, :, ::-1])))) / 2
-    else:
-        prob_fake = plain
+    # The metrics score the verdict's function too: with the model's flip, the mean logit of face and mirror.
+    prob_fake = channels_first(score_function(det.model, getattr(det, "flip", False)))
     refs: dict[int, tuple] = {}  # per face: its score and the random map's AUCs, the same for every method
     rows = {}
     for method in methods:

@@ -105,7 +105,7 @@ def load_sequence_model(path: str | Path) -> tuple[SequenceClassifier, dict]:
         raise ModelError(f"not a fakelens video model: {path}")
     keys = ("feature_dim", "hidden", "cell", "window", "stride", "dropout", "proj", "frame_head")
     # A frame head tuned from an image head with the kind-of-fake logit keeps it (files before v3 have none).
-    kind = bool(meta.get("frame_kind", "frame_head.fc_kind.weight" in state))
+    kind = "frame_head.fc_kind.weight" in state
     model = SequenceClassifier(**{k: meta[k] for k in keys if k in meta}, **({} if "proj" in meta else {"proj": 0}),
                                frame_kind=kind)
     try:
