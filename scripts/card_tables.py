@@ -52,11 +52,25 @@ def main() -> None:
         print(f"\nKind of fake right for {m['right']:.3f} of the {m['fakes_called_fake']} test fakes called fake "
               f"whose kind is known ({kinds}).")
     if "leave_one_generator_out" in card:
+        same = card.get("same_families_same_recipe", {})
         print("\n### Leave one generator out (test split)\n")
-        print("| family left out | fakes | reals | AUROC without it [95% CI] | AUROC of the full model |")
-        print("|---|---|---|---|---|")
+        print("| family left out | fakes | reals | AUROC without it [95% CI] | the same short recipe with it | "
+              "the shipped model |")
+        print("|---|---|---|---|---|---|")
         for fam, r in card["leave_one_generator_out"].items():
-            print(f"| {fam} | {r['fakes']} | {r['reals']} | {_ci(r)} | {_ci(card['same_families_full_model'][fam])} |")
+            print(f"| {fam} | {r['fakes']} | {r['reals']} | {_ci(r)} | {_ci(same[fam]) if fam in same else '-'} | "
+                  f"{_ci(card['same_families_full_model'][fam])} |")
+
+    ablations = CARD_DIR / "ablations.json"
+    if ablations.exists():
+        a = json.loads(ablations.read_text())
+        keys = sorted({k for v in a["validation"].values() for k in v if k.startswith("val_auroc:")})
+        print("\n### What each part of the recipe buys (short runs, validation split: development numbers)\n")
+        print("| variant | change | mean per-source AUROC | " + " | ".join(k.split(":", 1)[1] for k in keys) + " |")
+        print("|---" * (3 + len(keys)) + "|")
+        for name, v in a["validation"].items():
+            change = ", ".join(f"{k}={x}" for k, x in a["variants"][name].items()) or "none (the recipe)"
+            print(f"| {name} | {change} | {v['val_score']:.3f} | " + " | ".join(_f(v.get(k)) for k in keys) + " |")
 
     print("\n### Validation split, per epoch (development numbers: these chose the soup and threshold)\n")
     keys = sorted({k for h in training["history"] for k in h if k.startswith("val_auroc:")})

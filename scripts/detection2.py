@@ -35,8 +35,9 @@ RECIPE = dict(arch="efficientnet-lite0", input_size=160, epochs=4, epoch_size=50
 # validation only, with the time left in the session.
 CONTINUED = dict(epochs=12, epoch_size=6500)
 LOGO = dict(epochs=3, epoch_size=4000, soup=False, freeze_blocks=3)
-# Short runs that compare recipe choices on the validation split (mean per-source AUROC).
-SHORT = dict(epochs=3, epoch_size=4000, soup=False, freeze_blocks=3)
+# Short runs that compare recipe choices on the validation split (mean per-source AUROC): the same
+# short recipe, so the leave-one-out reference run ("none") is also the ablations' "sbi-full".
+SHORT = LOGO
 ABLATIONS = {
     "sbi-full": {},
     "sbi-no-elastic": dict(sbi={"elastic": False}),
@@ -162,6 +163,11 @@ def report(data: str, run: Path, logo: Path | None, compare: Path | None = None)
                 pf, _ = _scores(path, samples, cache, test)
                 out["leave_one_generator_out"][fam] = family_auroc(samples, test, pf, fam)
         out["same_families_full_model"] = {fam: family_auroc(samples, test, p, fam) for fam in FAMILIES}
+        reference = logo / "none" / "best.safetensors"  # the same short recipe with every family: the fair comparison
+        if reference.exists():
+            pr, _ = _scores(reference, samples, cache, test)
+            out["same_families_same_recipe"] = {fam: family_auroc(samples, test, pr, fam) for fam in FAMILIES}
+            out["logo_recipe"] = LOGO
     return out
 
 
@@ -173,18 +179,23 @@ def main() -> None:
     ap.add_argument("--from", dest="start", default="runs/v4", help="continue: the run to go on from")
     ap.add_argument("--run", default="runs/v4")
     ap.add_argument("--logo", default=None)
-    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--families", default=",".join(["none", *FAMILIES]))
     ap.add_argument("--only", default=",".join(ABLATIONS), help="ablate: these variants")
     ap.add_argument("--name", default="fakelens-lite0-v4")
     ap.add_argument("--compare", default=None, help="report: also score this checkpoint (the previous model)")
     args = ap.parse_args()
     if args.what == "ablate":
-        rows = {}
+        reference = Path(args.logo or "runs/logo") / "none"
         for name in args.only.split(","):
             out = Path(args.out) / name
+            if name == "sbi-full" and (reference / "choices.json").exists():
+                out = reference  # the leave-one-out reference run is this very recipe (LOGO == SHORT)
             if not (out / "choices.json").exists():
                 _train(args.data, str(out), **{**SHORT, **ABLATIONS[name]})
-            rows[name] = json.loads((out / "choices.json").read_text())["validation"]
+        # Every variant run so far (this call's and earlier ones'), so the table can be filled in steps.
+        rows = {name: json.loads((out / "choices.json").read_text())["validation"] for name in ABLATIONS
+                for out in [reference if name == "sbi-full" and (reference / "choices.json").exists()
+                            else Path(args.out) / name] if (out / "choices.json").exists()}
         CARD_DIR.mkdir(parents=True, exist_ok=True)
         (CARD_DIR / "ablations.json").write_text(json.dumps({"short_run": SHORT, "variants": ABLATIONS,
                                                              "validation": rows}, indent=1) + "\n")
@@ -204,8 +215,8 @@ def main() -> None:
                 shutil.copy(Path(args.start) / name, out / name)
         _train(args.data, str(out), **CONTINUED)
     elif args.what == "logo":
-        for fam in args.families.split(","):
-            _train(args.data, str(Path(args.out) / fam), exclude_families=[fam], **LOGO)
+        for fam in args.families.split(","):  # "none": the same short recipe with every family, the reference
+            _train(args.data, str(Path(args.out) / fam), exclude_families=[fam] if fam != "none" else None, **LOGO)
     else:
         result = report(args.data, Path(args.run), Path(args.logo) if args.logo else None,
                         Path(args.compare) if args.compare else None)

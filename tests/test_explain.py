@@ -10,12 +10,16 @@ from fakelens.models import create_model
 from fakelens.models.head import DeepfakeClassifier
 
 PERTURBATION_METHODS = ["lime", "shap", "occlusion", "rise"]  # ONNX Runtime, no torch
+# The SmoothGrad variants and integrated gradients from a blurred face (issue 17) must pass the same tests.
+VARIANTS = ["saliency-smoothgrad", "guided-backprop-smoothgrad", "integrated-gradients-smoothgrad",
+            "integrated-gradients-blur"]
 ATTRIBUTION_METHODS = ["gradcam", "gradcam++", "saliency", "guided-backprop", "integrated-gradients", "lrp",
-                       *PERTURBATION_METHODS]
+                       *VARIANTS, *PERTURBATION_METHODS]
 # Superpixel methods get a grid aligned with the patch and a black fill: a uniform red patch
 # painted with its own mean colour (lime's default) would not be hidden at all.
 GRID = {"samples": 500, "segmentation": "grid:8", "fill": 0.0}
-FAST = {"rise": {"masks": 1000}, "integrated-gradients": {"steps": 16}, "lime": GRID, "shap": GRID}
+FAST = {"rise": {"masks": 1000}, "integrated-gradients": {"steps": 16}, "integrated-gradients-blur": {"steps": 16},
+        "lime": GRID, "shap": GRID}
 
 
 def PatchModel() -> DeepfakeClassifier:
@@ -113,6 +117,36 @@ def test_real_target_is_the_mirror_of_fake_for_signed_methods():
     assert abs(fake.map.sum() - delta) < 0.05 * abs(delta)
 
 
+def test_integrated_gradients_from_a_blurred_face_are_complete():
+    from fakelens.explain.integrated_gradients import blurred
+
+    torch.manual_seed(0)
+    weights = torch.randn(3, 64, 64)  # a linear model: IG is exact, and blurring changes its logit
+
+    class Linear(nn.Module):
+        def forward(self, x):
+            return (x * weights).sum((1, 2, 3)) / 64
+
+    model = Linear()
+    x = planted()[0].unsqueeze(0)
+    e = create_explainer("integrated-gradients-blur", model, steps=16).attribute(x, "fake")[0]
+    with torch.no_grad():  # the sum is logit(x) - logit(the blurred face), not logit(black)
+        delta = (model(x) - model(blurred(x, 8.0))).item()
+        black = (model(x) - model(torch.zeros_like(x))).item()
+    assert abs(e.map.sum() - delta) < 1e-3 * max(1.0, abs(delta)) and abs(delta - black) > 0.1
+
+
+def test_gradcam_on_a_chosen_backbone_block():
+    torch.manual_seed(0)
+    model = create_model("efficientnet-lite0", pretrained=False, input_size=96).eval()
+    x = torch.rand(1, 3, 96, 96)
+    last = create_explainer("gradcam", model).attribute(x)[0].map
+    block = create_explainer("gradcam", model, layer=10).attribute(x)[0].map
+    assert block.shape == last.shape == (96, 96) and not np.allclose(block, last)
+    with pytest.raises(IndexError):
+        create_explainer("gradcam", model, layer=99).attribute(x)
+
+
 def test_activations_show_the_chosen_layer():
     model = PatchModel().eval()
     x, mask = planted()
@@ -124,7 +158,8 @@ def test_activations_show_the_chosen_layer():
 def test_every_method_runs_on_the_real_backbone(method):
     torch.manual_seed(0)
     model = create_model("efficientnet-lite0", pretrained=False, input_size=96).eval()
-    opts = {"rise": {"masks": 64}, "integrated-gradients": {"steps": 4}, "occlusion": {"window": 0.25, "stride": 0.25},
+    opts = {"rise": {"masks": 64}, "integrated-gradients": {"steps": 4}, "integrated-gradients-blur": {"steps": 4},
+            "integrated-gradients-smoothgrad": {"steps": 2}, "occlusion": {"window": 0.25, "stride": 0.25},
             "lime": {"samples": 64}, "shap": {"samples": 64}}
     out = create_explainer(method, model, **opts.get(method, {})).attribute(torch.rand(2, 3, 96, 96))
     assert len(out) == 2 and all(e.map.shape == (96, 96) and np.isfinite(e.map).all() for e in out)

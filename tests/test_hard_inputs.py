@@ -57,6 +57,20 @@ def test_every_hard_input_gets_an_analysis_or_a_one_line_error(corpus, worker):
     assert again["score"] == reference["score"] and again["faces"] == reference["faces"]
 
 
+def test_a_chunk_of_files_scored_together_gives_each_file_its_own_record(corpus, worker):
+    # The scan's chunks batch the faces of several files into one model call: the same records as one by
+    # one, in order, hard inputs (errors, no face, videos) included.
+    paths = [str(c.path) for c in corpus[:24]]
+    together = scan_worker.analyze_chunk(paths)
+    assert [r["path"] for r in together] == paths
+    for rec in together:
+        alone = scan_worker.analyze_one(rec["path"])
+        assert (rec["label"], rec.get("error"), len(rec["faces"])) == (alone["label"], alone.get("error"), len(alone["faces"]))
+        assert rec["sha256"] == alone["sha256"]
+        if rec["score"] is not None:
+            assert abs(rec["score"] - alone["score"]) < 1e-4, rec["path"]
+
+
 def test_memory_stays_flat_across_repeated_hard_inputs(corpus, worker):
     sample = corpus[::4]
     for case in sample:  # warm-up: allocator pools, lazily loaded models

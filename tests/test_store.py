@@ -36,6 +36,31 @@ def test_database_url_setting(tiny_checkpoint, astronaut_path, tmp_path, monkeyp
     assert r.exit_code == 0 and (tmp_path / "elsewhere.db").exists()
 
 
+def test_the_history_writer_stores_batches_in_order_and_reports_earlier_copies(tmp_path, monkeypatch):
+    from fakelens.store import HistoryStore
+    from fakelens.store.writer import BATCH, HistoryWriter
+
+    monkeypatch.setenv("FAKELENS_DATA_DIR", str(tmp_path / "data"))
+    writer = HistoryWriter.start()
+    n = BATCH + 8  # two batches
+    for i in range(n):  # every third record is the same bytes again
+        writer.add({"path": f"f{i}.jpg", "kind": "image", "label": "real", "score": i / n, "faces": []},
+                   sha256="same" if i % 3 == 0 else f"sha{i}")
+    replies = writer.close()
+    assert [r["id"] for r in replies] == list(range(1, n + 1))
+    assert [len(r["seen"]) for r in replies[:7]] == [0, 0, 0, 1, 0, 0, 2]  # across and within batches
+    assert replies[6]["seen"][0]["id"] == 4
+    rows = HistoryStore().list(limit=100)
+    assert sorted(r["path"] for r in rows) == sorted(f"f{i}.jpg" for i in range(n))
+
+
+def test_an_unreachable_database_is_a_one_line_error(tiny_checkpoint, astronaut_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKELENS_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    r = CliRunner().invoke(app, ["analyze", str(astronaut_path), "--model", str(tiny_checkpoint)])
+    assert r.exit_code == 1 and "history database: cannot open it" in r.output
+    assert "Traceback" not in r.output
+
+
 def test_store_survives_reopening_and_records_failures(tmp_path):
     from fakelens.records import Analysis
     from fakelens.store import HistoryStore

@@ -72,10 +72,10 @@ def test_audit_explainers_cli_writes_the_table(tiny_checkpoint, astronaut_path, 
         shutil.copy(astronaut_path, tmp_path / "data" / label / f"{label}.png")
     r = CliRunner().invoke(app, ["audit-explainers", str(tmp_path / "data"), "--faces", "2", "--split", "all",
                                  "--method", "gradcam,saliency,drise", "--model", str(tiny_checkpoint), "--out",
-                                 str(tmp_path / "audit"), "--global-faces", "2"])
+                                 str(tmp_path / "audit"), "--global-faces", "2", "--gradcam-layers", "2"])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "audit" / "audit.json").read_text())
-    assert set(report["methods"]) == {"gradcam", "saliency"} and len(report["faces"]) == 2
+    assert set(report["methods"]) == {"gradcam", "gradcam@2", "saliency"} and len(report["faces"]) == 2
     for row in report["methods"].values():
         assert row["faces"] == 2 and 0 <= row["deletion_auc"] <= 1 and 0 <= row["sanity_pass_rate"] <= 1
     assert "| gradcam |" in (tmp_path / "audit" / "audit.md").read_text()

@@ -257,6 +257,27 @@ def test_sparse_samples_are_reached_by_seeking_with_the_same_frames(tmp_path):
         assert a.time == pytest.approx(b.time, abs=1e-3) and np.array_equal(a.rgb, b.rgb)
 
 
+def test_unreferenced_frames_are_skipped_and_the_sampled_frames_are_the_same(tmp_path, monkeypatch):
+    """x264 with B-frames: frames neither sampled nor referenced are not decoded, and every sampled frame
+    is the very frame (its number drawn in it) that decoding everything gives."""
+    import fakelens.video.decode as decode
+
+    frames = []
+    for t in range(150):
+        f = np.zeros((96, 160, 3), np.uint8)
+        f[:, t % 150:t % 150 + 10] = 255  # the frame's number as a bar position
+        frames.append(f)
+    path = write_clip(tmp_path / "numbered.mp4", frames, fps=15)
+    skipped, info = read_video(path, every=10)
+    monkeypatch.setattr(decode, "_unreferenced_h264", lambda stream: None)
+    full, full_info = read_video(path, every=10)
+    assert [f.index for f in skipped] == [f.index for f in full] == list(range(0, 150, 10))
+    assert info.decoded < 0.8 * full_info.decoded  # a fifth or more never decoded (98 of 141 here)
+    for a, b in zip(skipped, full):
+        assert a.time == b.time and np.array_equal(a.rgb, b.rgb)
+        assert abs(int(np.argmax(a.rgb[48, :, 0] > 128)) - a.index % 150) <= 1  # the bar says which frame it is
+
+
 def test_tuning_the_frame_head_learns_a_trace_only_video_frames_carry():
     """Known answer: fake clips' pooled features carry a planted direction the image head ignores;
     the tuned head must separate their frames, while still scoring image features as before."""

@@ -75,6 +75,9 @@ def analyze(
     face_detector: Annotated[str, typer.Option("--face-detector", help="blazeface (default) or hog (dlib, for comparison).")] = "blazeface",
 ) -> None:
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
+    from fakelens.store.writer import HistoryWriter
+
+    writer = HistoryWriter.start() if save else None  # opens the database on another core while the models load
     if fmt not in ("table", "json"):
         fail(f"--format must be table or json, not {fmt!r}", 2)
     options = _options(model, video_model, threshold, face_detector, whole_image, frames, every, fps, time_budget)
@@ -93,12 +96,7 @@ def analyze(
     except FakelensError as e:
         fail(str(e))
     failed = False
-    table, summaries = None, []
-    store = None
-    if save:
-        from fakelens.store import HistoryStore
-
-        store = HistoryStore()
+    table, summaries, saved = None, [], []
     if fmt == "table":
         table = Table(Column("path", overflow="fold"), "kind", "label", "score", "faces", Column("note", overflow="fold"),
                       title=f"fakelens analyze (model {det.name}, threshold {det.threshold:.2f})")
@@ -116,14 +114,14 @@ def analyze(
             single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
             target = report if single else report / f"{safe_stem(path)}.html"
             write_report(result, target, records, picture=analysis.image)
-        if store is not None:
+        if writer is not None:
             p = Path(path)
-            digest = file_sha256(p) if p.is_file() else None
-            seen = store.seen(digest) if digest else []
-            store.add(result, sha256=digest, report=str(target.resolve()) if report is not None else None)
-            if seen and fmt == "table":
-                summaries.append(f"[bold]{path}[/bold]: the same file (SHA-256) was analyzed before: "
-                                 + ", ".join(f"#{r['id']} {r['label']}" for r in seen[:5]))
+            saved.append(path)
+            try:
+                writer.add(result.to_dict(), sha256=file_sha256(p) if p.is_file() else None,
+                           report=str(target.resolve()) if report is not None else None)
+            except FakelensError as e:
+                fail(str(e))
         failed |= result.label == "error"
         if fmt == "json":
             print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
@@ -140,6 +138,15 @@ def analyze(
                           "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
             if result.summary:
                 summaries.append(f"[bold]{result.path}[/bold]: {result.summary}")
+    if writer is not None:
+        try:
+            replies = writer.close()
+        except FakelensError as e:
+            fail(str(e))
+        for path, reply in zip(saved, replies):
+            if reply["seen"] and fmt == "table":
+                summaries.append(f"[bold]{path}[/bold]: the same file (SHA-256) was analyzed before: "
+                                 + ", ".join(f"#{r['id']} {r['label']}" for r in reply["seen"][:5]))
     if table is not None:
         out.print(table)
         for line in summaries:
@@ -544,6 +551,7 @@ def audit_explainers(
     seed: Annotated[Optional[int], typer.Option(help="Split seed; default: the model's training seed.")] = None,
     attack: Annotated[float, typer.Option(help="Also the region attack (Tsigos et al.) on each map's top fraction, e.g. 0.1 (0: skip).")] = 0.0,
     checks: Annotated[str, typer.Option(help="Checks beside faithfulness, comma-separated: robustness, sanity (each runs a method several more times per face), or none.")] = "robustness,sanity",
+    gradcam_layers: Annotated[Optional[str], typer.Option("--gradcam-layers", help="Also Grad-CAM on these backbone blocks (e.g. 5,10,13; rows gradcam@5...): which layer is most faithful.")] = None,
 ) -> None:
     """Score every explanation method: deletion/insertion vs a random map, robustness to blur and
     affine transforms, the model-randomisation sanity check, and seconds per face; and a global
@@ -563,6 +571,7 @@ def audit_explainers(
                    if explainer_class(m).explains == "classifier" and explainer_class(m).attribution]
         if not methods:
             raise ValueError(f"no attribution method of the classifier in {method!r}")
+        methods += [f"gradcam@{int(b)}" for b in _split_list(gradcam_layers) or []]
         det = Detector.load(model)
         chosen = pick_faces(det, [str(d) for d in data], faces, split, seed)
     except ValueError as e:

@@ -69,7 +69,7 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
     With `attack` > 0, also the region attack (Tsigos et al.) on the map's top `attack` fraction:
     its probability drop against random regions of the same area. `checks` beside faithfulness:
     robustness and the sanity check run each method 6 more times per face (leave them out for a
-    faithfulness audit of many faces)."""
+    faithfulness audit of many faces). A method `gradcam@N` is Grad-CAM on backbone block N."""
     methods = methods or list_explainers(explains="classifier", attribution=True)
     copies = randomised_copies(det.model, fractions=(0.25, 0.5, 1.0)) if "sanity" in checks else []
     # The metrics score the verdict's function too: with the model's flip, the mean logit of face and mirror.
@@ -77,9 +77,10 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
     refs: dict[int, tuple] = {}  # per face: its score and the random map's AUCs, the same for every method
     rows = {}
     for method in methods:
-        opts = AUDIT_OPTIONS.get(method, {})
+        name, _, block = method.partition("@")  # "gradcam@10": Grad-CAM on backbone block 10
+        opts = {**AUDIT_OPTIONS.get(name, {}), **({"layer": int(block)} if block else {})}
         # The verdict's function (the flip average when the model flips), on the trained and randomised models alike.
-        explainers = {id(m): create_explainer(method, m, flip=getattr(det, "flip", False), **opts) for m in [det.model] + [c for _, c in copies]}
+        explainers = {id(m): create_explainer(name, m, flip=getattr(det, "flip", False), **opts) for m in [det.model] + [c for _, c in copies]}
         per_face = []
         for k, (path, crop, truth, *rest) in enumerate(faces):
             x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]

@@ -231,7 +231,14 @@ class TorchExplainer(Explainer):
 class GradientExplainer(TorchExplainer):
     """Gradient methods. With flip, the map of the verdict's function is the mean of the map of x and
     the mirrored map of mirror(x) (for gradient, IG and LRP this is exactly the map of the averaged
-    logit). Subclasses implement `_maps(x, target, **options)` for the plain logit."""
+    logit). Subclasses implement `_maps(x, target, **options)` for the plain logit.
+
+    A subclass with `smooth_samples` > 0 is the method's SmoothGrad (Smilkov et al., 2017): the mean
+    map over that many copies of the input with Gaussian noise of `smooth_noise` x its value range.
+    """
+
+    smooth_samples: ClassVar[int] = 0
+    smooth_noise: ClassVar[float] = 0.15
 
     def forward_for(self, target: Target) -> Callable:
         """The scalar explained per image: the fake logit, or its negation for 'real'."""
@@ -242,21 +249,47 @@ class GradientExplainer(TorchExplainer):
         import torch
 
         self.model.eval()
-        maps = np.asarray(self._maps(inputs, target, **options))
+        maps = self._smoothed(inputs, target, **options)
         if self.flip and self.attribution:
-            mirrored = np.asarray(self._maps(torch.flip(inputs, dims=[-1]).contiguous(), target, **options))
+            mirrored = self._smoothed(torch.flip(inputs, dims=[-1]).contiguous(), target, **options)
             maps = (maps + mirrored[..., ::-1]) / 2
         return maps
+
+    def _smoothed(self, inputs, target: Target, **options) -> np.ndarray:
+        # In the base loop (as pytorch-grad-cam's aug_smooth), so every gradient method has a SmoothGrad
+        # twin without wrapping each method's Captum object in a NoiseTunnel of its own.
+        if not self.smooth_samples:
+            return np.asarray(self._maps(inputs, target, **options))
+        import torch
+
+        gen = torch.Generator().manual_seed(0)
+        span = (inputs.amax(dim=(1, 2, 3), keepdim=True) - inputs.amin(dim=(1, 2, 3), keepdim=True)).clamp_min(1e-6)
+        total = 0.0
+        for _ in range(self.smooth_samples):
+            # One noise draw for the whole batch, so that a face gets the same map alone or in a batch.
+            noisy = inputs + self.smooth_noise * span * torch.randn((1, *inputs.shape[1:]), generator=gen)
+            total = total + np.asarray(self._maps(noisy, target, **options))
+        return total / self.smooth_samples
 
     def _maps(self, inputs, target: Target, **options) -> np.ndarray:
         raise NotImplementedError
 
 
-def default_layer(model):
-    """The last convolutional feature map: the classifier's backbone output."""
-    if hasattr(model, "backbone"):
+def default_layer(model, block: int | None = None):
+    """The last convolutional feature map (the classifier's backbone output), or with `block` the
+    output of that backbone block (EfficientNet: 0-15; negative counts from the end)."""
+    if not hasattr(model, "backbone"):
+        raise ValueError("model has no .backbone to take the feature map from")
+    if block is None:
         return model.backbone
-    raise ValueError("model has no .backbone to take the feature map from")
+    from torch import nn
+
+    blocks = getattr(model.backbone, "blocks", None)
+    if blocks is None and isinstance(model.backbone, nn.Sequential):  # small test models: their layers
+        blocks = model.backbone
+    if blocks is None:
+        raise ValueError(f"{type(model.backbone).__name__} has no blocks to choose from")
+    return blocks[int(block)]
 
 
 def upsample(maps, size: tuple[int, int]):

@@ -69,3 +69,9 @@ class GuidedBackprop(GradientExplainer):
 
         gbp = CaptumGuidedBackprop(_modules()[1](self.guided_model, 1.0 if target == "fake" else -1.0))
         return gbp.attribute(inputs.clone().requires_grad_(True)).sum(1).detach().numpy()
+
+
+@register_explainer
+class SmoothGradGuidedBackprop(GuidedBackprop):
+    name, display = "guided-backprop-smoothgrad", "SmoothGrad guided backprop"
+    smooth_samples = 16

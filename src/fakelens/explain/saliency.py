@@ -16,3 +16,9 @@ class SaliencyMap(GradientExplainer):
 
         grads = Saliency(self.forward_for(target)).attribute(inputs.clone().requires_grad_(True), abs=True)
         return grads.max(1).values.detach().numpy()
+
+
+@register_explainer
+class SmoothGradSaliency(SaliencyMap):
+    name, display = "saliency-smoothgrad", "SmoothGrad saliency"
+    smooth_samples = 16

@@ -65,43 +65,46 @@ def done_paths(out: Path) -> set[str]:
 
 
 def _pool_records(todo: list[str], workers: int, options: AnalysisOptions) -> Iterator[dict]:
-    """Records from a process pool. A worker that dies (killed, out of memory, stuck in native code
-    past twice the budget) is replaced: the files it held are retried once, then get an error line."""
-    pending, tries = deque(todo), Counter()
+    """Records from a process pool, a chunk of files per task. A worker that dies (killed, out of
+    memory, stuck in native code past twice the budget per file) is replaced: its chunk is retried one
+    file at a time, and a file that dies twice gets an error line."""
+    pending, tries = deque(worker.chunks_of(todo, workers)), Counter()
     hard_limit = 2 * options.budget_s + 30 if options.budget_s else None
     while pending:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=worker.init,
                                    initargs=(options,))
-        running: dict = {}  # future -> (path, start); at most `workers`, so a dead worker's files are known
+        running: dict = {}  # future -> (chunk, start); at most `workers`, so a dead worker's files are known
         stuck: set[str] = set()
         try:
             while pending or running:
                 while pending and len(running) < workers:
-                    path = pending.popleft()
-                    running[pool.submit(worker.analyze_one, path)] = (path, time.monotonic())
+                    chunk = pending.popleft()
+                    running[pool.submit(worker.analyze_chunk, chunk)] = (chunk, time.monotonic())
                 finished, _ = wait(running, timeout=5, return_when=FIRST_COMPLETED)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
-                    finished = wait(running)[0]  # a broken pool fails every file it holds: collect them all
+                    finished = wait(running)[0]  # a broken pool fails every chunk it holds: collect them all
                 for fut in finished:
-                    path, _ = running.pop(fut)
+                    chunk, _ = running.pop(fut)
                     error = fut.exception()
                     if error is None:
-                        yield fut.result()
+                        yield from fut.result()
                     elif not isinstance(error, BrokenProcessPool):
-                        yield worker.error_record(path, f"worker failed: {type(error).__name__}")
-                    elif path in stuck:
-                        yield worker.error_record(path, f"gave up after {hard_limit:g} s (the worker did not respond)")
+                        yield from (worker.error_record(p, f"worker failed: {type(error).__name__}") for p in chunk)
+                    elif len(chunk) > 1:  # which file killed it is unknown: each goes again on its own
+                        pending.extendleft([p] for p in reversed(chunk))
+                    elif chunk[0] in stuck:
+                        yield worker.error_record(chunk[0], f"gave up after {hard_limit:g} s (the worker did not respond)")
                     else:
-                        tries[path] += 1
-                        if tries[path] >= 2:
-                            yield worker.error_record(path, "the worker analyzing this file died twice (killed or out of memory)")
+                        tries[chunk[0]] += 1
+                        if tries[chunk[0]] >= 2:
+                            yield worker.error_record(chunk[0], "the worker analyzing this file died twice (killed or out of memory)")
                         else:
-                            pending.appendleft(path)
+                            pending.appendleft(chunk)
                 if any(isinstance(f.exception(), BrokenProcessPool) for f in finished):
                     break  # a broken pool takes no more work: a fresh one takes what is left
                 if hard_limit:
                     now = time.monotonic()
-                    stuck = {p for p, t0 in running.values() if now - t0 > hard_limit}
+                    stuck = {p for c, t0 in running.values() if now - t0 > hard_limit * len(c) for p in c}
                     if stuck:  # the per-file budget did not fire (native code): end the stuck workers
                         for proc in list(pool._processes.values()):  # no public API ends a pool's workers
                             proc.kill()

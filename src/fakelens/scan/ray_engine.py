@@ -9,6 +9,7 @@ import os
 from typing import Iterator
 
 from fakelens.errors import FakelensError
+from fakelens.scan.worker import chunks_of
 
 
 class _Analyzer:
@@ -22,7 +23,7 @@ class _Analyzer:
     def __call__(self, batch: dict) -> dict:
         from fakelens.scan import worker
 
-        return {"record": [json.dumps(worker.analyze_one(str(p))) for p in batch["path"]]}
+        return {"record": [json.dumps(r) for r in worker.analyze_chunk([str(p) for p in batch["path"]])]}
 
 
 def ray_records(paths: list[str], workers: int, options, address: str | None = None) -> Iterator[dict]:
@@ -39,7 +40,7 @@ def ray_records(paths: list[str], workers: int, options, address: str | None = N
                  log_to_driver=False, ignore_reinit_error=True)
     try:
         ds = ray.data.from_items([{"path": p} for p in paths])
-        results = ds.map_batches(_Analyzer, fn_constructor_args=(options,), batch_size=1,
+        results = ds.map_batches(_Analyzer, fn_constructor_args=(options,), batch_size=len(chunks_of(paths, workers)[0]),
                                  compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
         for row in results.iter_rows():
             yield json.loads(row["record"])

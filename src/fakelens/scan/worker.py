@@ -1,5 +1,5 @@
 """The one scan worker both engines run (a process of the local pool, or a Ray actor): the analysis
-pipeline loaded once, then one file at a time to the `fakelens analyze` record plus its SHA-256."""
+pipeline loaded once, then a few files at a time to their `fakelens analyze` records plus SHA-256."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fakelens.media import file_sha256
 from fakelens.pipeline import AnalysisOptions, Analyzer
 
 _ANALYZER: Analyzer | None = None
+CHUNK = 8  # files per task: the model scores their faces in one call; a killed worker loses no more
 
 
 def init(options: AnalysisOptions, threads: int = 1) -> None:
@@ -40,3 +41,25 @@ def analyze_one(path: str) -> dict:
         return error_record(path, f"unexpected {type(e).__name__}: {' '.join(str(e).split())}")
     rec["sha256"] = sha256(path)
     return rec
+
+
+def chunks_of(todo: list[str], workers: int, most: int = CHUNK) -> list[list[str]]:
+    """Files in chunks of up to `most`, small enough that every worker gets one."""
+    size = max(1, min(most, -(-len(todo) // workers)))
+    return [todo[k:k + size] for k in range(0, len(todo), size)]
+
+
+def analyze_chunk(paths: list[str]) -> list[dict]:
+    """Several files -> their records, in order (never raises). One thread reads the next pictures
+    while the model scores the faces of several files in one call (Analyzer.analyze_many)."""
+    if len(paths) == 1:
+        return [analyze_one(paths[0])]
+    out: list[dict] = []
+    try:
+        for path, result in zip(paths, _ANALYZER.analyze_many(paths, threads=1)):
+            rec = result.record.to_dict()
+            rec["sha256"] = sha256(path)
+            out.append(rec)
+    except Exception:  # noqa: BLE001 - a model failure mid-chunk: the rest one by one, each with its own error
+        out += [analyze_one(p) for p in paths[len(out):]]
+    return out

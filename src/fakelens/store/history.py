@@ -121,14 +121,23 @@ class HistoryStore:
 
     def add(self, analysis: Analysis | dict, sha256: str | None = None, report: str | None = None) -> int:
         """Store a finished analysis (an Analysis, or its JSON record as a scan writes it); returns its id."""
-        rec = json.loads(json.dumps(analysis if isinstance(analysis, dict) else analysis.to_dict()))
-        row = AnalysisRow(created=datetime.now(timezone.utc), status="failed" if rec["label"] == "error" else "done",
-                          path=rec["path"], sha256=sha256, kind=rec.get("kind"), label=rec["label"],
-                          score=rec.get("score"), model=rec.get("model"), report=report, record=rec)
+        return self.add_many([(analysis, sha256, report)])[0]
+
+    def add_many(self, items: list[tuple[Analysis | dict, str | None, str | None]]) -> list[int]:
+        """Store several (analysis, sha256, report) in one transaction (one commit: a few ms each on SQLite)."""
+        rows = []
+        for analysis, sha256, report in items:
+            rec = json.loads(json.dumps(analysis if isinstance(analysis, dict) else analysis.to_dict()))  # JSON-safe
+            rows.append(AnalysisRow(created=datetime.now(timezone.utc),
+                                    status="failed" if rec["label"] == "error" else "done", path=rec["path"],
+                                    sha256=sha256, kind=rec.get("kind"), label=rec["label"], score=rec.get("score"),
+                                    model=rec.get("model"), report=report, record=rec))
         with Session(self.engine) as s:
-            s.add(row)
+            s.add_all(rows)
+            s.flush()
+            ids = [row.id for row in rows]  # read before the commit expires them (one SELECT each after)
             s.commit()
-            return row.id
+            return ids
 
     def create(self, path: str, sha256: str | None = None, owner: int | None = None, filename: str | None = None,
                size: int | None = None, kind: str | None = None) -> int:
@@ -255,9 +264,16 @@ class HistoryStore:
 
     def seen(self, sha256: str) -> list[dict]:
         """Earlier analyses of the same bytes, newest first."""
-        q = select(AnalysisRow).where(AnalysisRow.sha256 == sha256).order_by(AnalysisRow.id.desc())
+        return self.seen_many([sha256])[sha256]
+
+    def seen_many(self, digests: list[str]) -> dict[str, list[dict]]:
+        """`seen` for several digests in one query: {sha256: rows, newest first}."""
+        found: dict[str, list[dict]] = {d: [] for d in digests}
+        q = select(AnalysisRow).where(AnalysisRow.sha256.in_(set(digests))).order_by(AnalysisRow.id.desc())
         with Session(self.engine) as s:
-            return [r.to_dict() for r in s.scalars(q)]
+            for r in s.scalars(q):
+                found[r.sha256].append(r.to_dict())
+        return found
 
     def add_feedback(self, analysis_id: int, clarity: int, helpfulness: int, agree: bool | None = None,
                      comment: str = "") -> int:

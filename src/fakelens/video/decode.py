@@ -2,7 +2,9 @@
 
 Frames are decoded in order and only the sampled ones are converted to RGB: on 15 s of
 720p H.264 that costs the same as decoding alone, while seeking to 32 frames cost 1-6 s
-(each seek decodes again from the previous keyframe; see ../shared/STACK.md).
+(each seek decodes again from the previous keyframe; see ../shared/STACK.md). In H.264, the
+packets of frames that are neither sampled nor referenced by other frames are not decoded at
+all (the sampled frames come out bit for bit the same): 40% less decoding on an x264 clip.
 """
 
 from __future__ import annotations
@@ -100,6 +102,33 @@ def _to_rgb(frame, max_side: int) -> np.ndarray:
     return _upright(rgb, int(frame.rotation or 0))
 
 
+def _unreferenced_h264(stream):
+    """A test `packet -> True` when the packet is an H.264 frame no other frame refers to (every slice's
+    nal_ref_idc is 0), for length-prefixed streams (MP4, MOV, Matroska); None for other streams.
+    Hand-written because FFmpeg's skip_frame drops every such frame, the sampled ones included."""
+    extradata = bytes(stream.codec_context.extradata or b"")
+    if stream.codec_context.name != "h264" or len(extradata) < 7 or extradata[0] != 1:
+        return None
+    size_bytes = (extradata[4] & 3) + 1
+
+    def unreferenced(packet) -> bool:
+        buf, i, slices = memoryview(packet), 0, 0
+        while i + size_bytes < len(buf):
+            n = int.from_bytes(buf[i:i + size_bytes], "big")
+            i += size_bytes
+            if n <= 0 or i + n > len(buf):
+                return False  # not the framing we expect: decode it
+            header = buf[i]
+            if header & 0x1F in (1, 5):  # a coded slice (non-IDR, IDR)
+                if header & 0x60:
+                    return False
+                slices += 1
+            i += n
+        return slices > 0
+
+    return unreferenced
+
+
 def _seek_frames(container, stream, wanted: np.ndarray, rate: float, max_side: int) -> tuple[list[VideoFrame], int]:
     """One seek per sampled frame: each decodes only from the keyframe before it. Returns the frames
     and the display rotation."""
@@ -172,25 +201,45 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
                 return frames, info
             container.seek(0)  # seeking failed on this file: fall back to reading in order
             frames = []
-        try:
-            for packet in container.demux(stream):
-                try:
-                    decoded = packet.decode()
-                except (av.error.InvalidDataError, av.error.FFmpegError):
-                    info.damaged_packets += 1
-                    continue
-                for frame in decoded:
-                    t = float(frame.time) if frame.time is not None else index / rate
-                    t0 = t if t0 is None else t0
-                    if index in keep or (total == 0 and not frames):
-                        info.rotation = int(frame.rotation or 0)
-                        frames.append(VideoFrame(index, round(t - t0, 4), _to_rgb(frame, max_side)))
-                    index += 1
-                if index > last_wanted >= 0 and len(frames) == len(keep):
-                    break
-        except (av.error.FFmpegError, OSError) as e:
-            info.warnings.append(f"stopped reading after frame {index}: {_one_line(e)}")
-        info.decoded = index
+        # Frames that are not sampled and not referenced are skipped undecoded; frames are then numbered
+        # by their timestamps. Should that not give every sampled frame, the file is read again in full.
+        skip = _unreferenced_h264(stream) if total and len(keep) < total else None
+        tb, start = float(stream.time_base), stream.start_time or 0
+        for attempt in ([skip, None] if skip is not None else [None]):
+            index, t0, decoded_count, numbered = 0, None, 0, attempt is not None
+            frames, info.damaged_packets, info.warnings = [], 0, []
+            try:
+                for packet in container.demux(stream):
+                    if (attempt is not None and packet.pts is not None
+                            and round((packet.pts - start) * tb * rate) not in keep and attempt(packet)):
+                        continue
+                    try:
+                        decoded = packet.decode()
+                    except (av.error.InvalidDataError, av.error.FFmpegError):
+                        info.damaged_packets += 1
+                        continue
+                    for frame in decoded:
+                        decoded_count += 1
+                        if attempt is not None:
+                            if frame.pts is None:
+                                numbered = False
+                                break
+                            index = round((frame.pts - start) * tb * rate)
+                        t = float(frame.time) if frame.time is not None else index / rate
+                        t0 = t if t0 is None else t0
+                        if index in keep or (total == 0 and not frames):
+                            info.rotation = int(frame.rotation or 0)
+                            frames.append(VideoFrame(index, round(t - t0, 4), _to_rgb(frame, max_side)))
+                        index += 1
+                    if index > last_wanted >= 0 and len(frames) == len(keep) or (attempt is not None and not numbered):
+                        break
+            except (av.error.FFmpegError, OSError) as e:
+                info.warnings.append(f"stopped reading after frame {index}: {_one_line(e)}")
+            if attempt is None or (numbered and len(frames) == len(keep)
+                                   and len({f.index for f in frames}) == len(frames)):
+                break
+            container.seek(0)
+        info.decoded = decoded_count if attempt is not None else index
     if not frames:
         detail = f", {info.damaged_packets} damaged packets" if info.damaged_packets else ""
         raise InputError(f"no decodable video frames (truncated or corrupt{detail}): {p}")
