@@ -435,7 +435,7 @@ def test_capabilities_are_declared_on_the_classes():
     for name in list_explainers():
         cls = explainer_class(name)
         assert cls.explains in ("classifier", "sequence", "detector") and isinstance(cls.display, str)
-        assert cls.needs_torch == (not issubclass(cls, PerturbationExplainer) and cls.explains != "detector")
+        assert cls.needs_torch == (not issubclass(cls, PerturbationExplainer) and cls.explains == "classifier")
     assert list_explainers(explains="detector") == ["drise"]
     assert sorted(list_explainers(explains="sequence")) == ["shap-frames", "shap-windows"]
     assert list_explainers(attribution=False) == ["activations"]

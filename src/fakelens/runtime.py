@@ -127,6 +127,8 @@ class VideoModel:
         self.session = session(self.path.with_suffix(".onnx"), threads)
         if _graph_meta(self.session).get("tensors_sha256") != self.meta.get("tensors_sha256"):
             raise ModelError(f"the ONNX graph was not made from these weights (export it again): {self.path}")
+        if "keep" not in {i.name for i in self.session.get_inputs()}:
+            raise ModelError(f"the ONNX graph predates SHAP over frames without torch (export it again): {self.path}")
         self.name = self.path.stem
         self.window, self.stride = int(self.meta.get("window", 4)), int(self.meta.get("stride", 2))
         self.threshold = float(self.meta.get("threshold", 0.5))
@@ -146,13 +148,29 @@ class VideoModel:
 
     def run(self, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """(frame logits T, frame features T x D, clip probability) for one track's pooled features."""
+        frame, feats, clip = self._run(pooled, np.ones((1, len(pooled)), np.float32), None)
+        return frame, feats, float(clip[0])
+
+    def clip_probs(self, pooled: np.ndarray, keep: np.ndarray | None = None,
+                   keep_windows: np.ndarray | None = None) -> np.ndarray:
+        """The clip probability (calibrated, as the verdict reads it) for each row of `keep` (K x T) and
+        `keep_windows` (K x N_windows): 1 keeps a frame or window, 0 puts the reference feature there."""
+        k = len(keep) if keep is not None else len(keep_windows) if keep_windows is not None else 1
+        return self._run(pooled, np.ones((k, len(pooled)), np.float32) if keep is None else keep, keep_windows)[2]
+
+    def _run(self, pooled, keep, keep_windows):
         pooled = np.ascontiguousarray(pooled, dtype=np.float32)
-        frame, feats, clip = self.session.run(None, {"pooled": pooled, "windows": self.window_matrix(len(pooled))})
-        logit = float(clip[0])
+        windows = self.window_matrix(len(pooled))
+        if keep_windows is None:
+            keep_windows = np.ones((len(keep), len(windows)), np.float32)
+        frame, feats, clip = self.session.run(None, {"pooled": pooled, "windows": windows,
+                                                     "keep": np.asarray(keep, np.float32),
+                                                     "keep_windows": np.asarray(keep_windows, np.float32)})
+        logit = np.asarray(clip, np.float64).reshape(-1)
         if self.calibration:
             a, b = self.calibration
             logit = a * logit + b
-        return frame, feats, float(sigmoid(logit))
+        return frame, feats, sigmoid(logit)
 
     @cached_property
     def frame_threshold(self) -> float:

@@ -193,7 +193,7 @@ def _explain_video(videos, analysis, methods: list[str], explainers: dict, frame
     from fakelens.video.track import window_starts
 
     result, details, path = analysis.record, analysis.tracks, analysis.record.path
-    temporal = {m: create_explainer(m, videos.sequence, **(options or {}).get(m, {})) for m in _of(methods, "sequence")}
+    temporal = {m: create_explainer(m, videos.video, **(options or {}).get(m, {})) for m in _of(methods, "sequence")}
     tracks = {t.id: t for t in result.tracks}
     for track in details:
         info = tracks[track.id]
@@ -211,7 +211,7 @@ def _explain_video(videos, analysis, methods: list[str], explainers: dict, frame
                                 frame=int(track.indices[i])))
         shap_windows = None
         for method, explainer in temporal.items():
-            e = explainer.attribute(track.feats[None].astype(np.float32), target=t)[0]
+            e = explainer.attribute(track.pooled[None], target=t, scores=[info.score])[0]
             if method == "shap-windows":
                 w = min(videos.window, len(track.times))
                 starts = window_starts(len(track.times), w, videos.stride)

@@ -1,50 +1,49 @@
 """SHAP over time for the video model (seed 000's "feature importance"): how much each frame, or
-each sliding window, of a face track moved the verdict. Shapley values of the probability of
-fake by Captum's KernelShap; a removed frame or window takes the model's reference feature (the
-mean frame of real training clips), so the values sum to f(track) - f(an all-reference track).
+each sliding window, of a face track moved the verdict. Shapley values of the clip probability the
+verdict reads (calibrated) by Kernel SHAP (NumPy, as `shap`); a removed frame or window takes the
+model's reference feature (the mean frame of real training clips), so the values sum to
+f(track) - f(an all-reference track).
 
-Inputs are frame-feature sequences (B x T x D, from `FrameEncoder`); the model is the
-`SequenceClassifier`.
+Inputs are a track's pooled backbone features (B x T x C, what `VideoDetector.encode` gives); the
+model is the `VideoModel` on ONNX Runtime, whose graph takes the coalitions as masks: no torch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fakelens.explain.base import TorchExplainer
+from fakelens.explain.base import Explainer, as_numpy_batch
 from fakelens.explain.registry import register_explainer
+from fakelens.explain.shap import kernel_shap
 
 
-class _TemporalShap(TorchExplainer):
+class _TemporalShap(Explainer):
     explains = "sequence"
     signed = True
     input_dims = 3
     defaults = {"samples": 1000, "batch_size": 256, "seed": 0}
     over: str
 
+    def prepare(self, inputs) -> np.ndarray:
+        return as_numpy_batch(inputs, 3)
+
+    def scores(self, inputs) -> list[float]:
+        return [float(self.model.clip_probs(x)[0]) for x in inputs]
+
     def _attribute(self, inputs, target, samples, batch_size, seed):
-        import torch
-        from captum.attr import KernelShap
-
-        model = self.model
-        sign = 1.0 if target == "fake" else -1.0
-        players = model.windows(inputs) if self.over == "windows" else inputs
-        forward = model.forward_windows if self.over == "windows" else model.forward
-
-        def prob(x):
-            p = torch.sigmoid(forward(x))
-            return p if sign > 0 else 1 - p
-
-        ks = KernelShap(prob)
         maps = []
-        with torch.no_grad():
-            for x in players:
-                n, d = x.shape
-                mask = torch.arange(n).view(1, n, 1).expand(1, n, d)
-                torch.manual_seed(seed)
-                attr = ks.attribute(x.unsqueeze(0), baselines=model.reference.view(1, 1, d).expand(1, n, d),
-                                    feature_mask=mask, n_samples=int(samples), perturbations_per_eval=int(batch_size))
-                maps.append(attr[0, :, 0].numpy())
+        for pooled in inputs:
+            t = len(pooled)
+            n = len(self.model.window_matrix(t))
+
+            def value(keep: np.ndarray) -> np.ndarray:
+                keep = keep.astype(np.float32)
+                p = (self.model.clip_probs(pooled, keep=keep) if self.over == "frames"
+                     else self.model.clip_probs(pooled, keep_windows=keep))
+                return p if target == "fake" else 1 - p
+
+            maps.append(kernel_shap(value, t if self.over == "frames" else n, samples, np.random.default_rng(seed),
+                                    int(batch_size)))
         return np.stack(maps)
 
 

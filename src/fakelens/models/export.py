@@ -84,18 +84,25 @@ def export_image_model(checkpoint: str | Path) -> Path:
 
 
 class _VideoGraph(nn.Module):
-    """(pooled T x C, windows N x T) -> (frame logits T, frame features T x D, clip logit 1)."""
+    """(pooled T x C, windows N x T, keep K x T, keep_windows K x N) -> (frame logits T, frame features
+    T x D, clip logits K). Row k of `keep` and `keep_windows` (1 keeps, 0 replaces by the model's
+    reference feature, the mean real frame) gives clip logit k: all ones for the verdict, coalitions
+    for SHAP over frames or windows (fakelens.explain.temporal_shap), without torch."""
 
     def __init__(self, head: nn.Module, sequence: nn.Module):
         super().__init__()
         self.head, self.sequence = head, sequence
 
-    def forward(self, pooled, windows):
+    def forward(self, pooled, windows, keep, keep_windows):
         from fakelens.video.model import head_outputs
 
         y = head_outputs(self.head, pooled)
         feats = y[:, 1:]
-        return y[:, 0], feats, self.sequence.forward_windows((windows @ feats)[None])
+        ref = self.sequence.reference
+        x = keep[:, :, None] * feats[None] + (1 - keep[:, :, None]) * ref  # K x T x D
+        a = windows @ x  # K x N x D: the window means
+        a = keep_windows[:, :, None] * a + (1 - keep_windows[:, :, None]) * ref
+        return y[:, 0], feats, self.sequence.forward_windows(a)
 
 
 def export_video_model(checkpoint: str | Path, frame_model: str | Path | None = None) -> Path:
@@ -110,9 +117,12 @@ def export_video_model(checkpoint: str | Path, frame_model: str | Path | None = 
         image = Path(frame_model) if frame_model else checkpoint.parent / meta["frame_model"]
         head = load_checkpoint(image)[0].head
     c = head.fc1.in_features
-    return _export(_VideoGraph(head.eval(), sequence), (torch.rand(8, c), torch.full((3, 8), 0.25)),
-                   ["pooled", "windows"], ["frame_logits", "features", "clip_logit"],
-                   {"pooled": {0: "t"}, "windows": {0: "n", 1: "t"}, "frame_logits": {0: "t"}, "features": {0: "t"}},
+    return _export(_VideoGraph(head.eval(), sequence.eval()),
+                   (torch.rand(8, c), torch.full((3, 8), 0.25), torch.ones(2, 8), torch.ones(2, 3)),
+                   ["pooled", "windows", "keep", "keep_windows"], ["frame_logits", "features", "clip_logit"],
+                   {"pooled": {0: "t"}, "windows": {0: "n", 1: "t"}, "keep": {0: "k", 1: "t"},
+                    "keep_windows": {0: "k", 1: "n"}, "frame_logits": {0: "t"}, "features": {0: "t"},
+                    "clip_logit": {0: "k"}},
                    checkpoint.with_suffix(".onnx"),
                    {"tensors_sha256": meta.get("tensors_sha256"), "from": checkpoint.name, "kind": "video"})
 

@@ -36,6 +36,7 @@ class TrackData:
     logits: np.ndarray  # (T,)
     faces: list  # (T,) fakelens.faces.FaceCrop: landmarks in crop pixels on demand (crop_landmarks)
     kinds: np.ndarray | None = None  # (T,) NaN without the manipulation head
+    pooled: np.ndarray | None = None  # (T, C) pooled backbone features: what SHAP over frames and windows reads
 
     def landmarks(self, i: int) -> np.ndarray | None:
         """Frame i's 68 landmarks in crop pixels (found on first use)."""
@@ -99,8 +100,8 @@ class VideoDetector:
 
     @cached_property
     def sequence(self):
-        """The torch sequence model (the temporal SHAP explainers; needs fakelens[torch])."""
-        require_torch("explaining a video's frames and windows")
+        """The torch sequence model (its frame head for the gradient explainers; needs fakelens[torch])."""
+        require_torch("explaining a video's frames with gradients")
         from fakelens.video.model import load_sequence_model
 
         return load_sequence_model(self.path)[0]
@@ -193,7 +194,7 @@ class VideoDetector:
                 details.append(TrackData(tr.id, np.array(times), np.array([frames[t].index for t, _ in tr.members]),
                                          [[round(v * scale) for v in detections[t][j].box] for t, j in tr.members],
                                          np.stack([crops[r] for r in rows]), feats, logits,
-                                         [face_crops[r] for r in rows], kinds[rows]))
+                                         [face_crops[r] for r in rows], kinds[rows], pooled[rows]))
             top = int(np.argmax(probs))
             t_top, j_top = tr.members[top]
             faces.append(FaceResult(box=[round(v * scale) for v in detections[t_top][j_top].box], score=round(score, 6),
