@@ -11,12 +11,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import typer
-from rich.console import Console
-from rich.table import Column, Table
+from fakelens.store.writer import prestart
 
-from fakelens.errors import FakelensError
-from fakelens.train.config import TrainConfig as T, VideoTrainConfig as V  # the CLI's training defaults
+prestart(sys.argv)  # `analyze` saves its results: the history database opens while typer and the models load
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Column, Table  # noqa: E402
+
+from fakelens.errors import FakelensError  # noqa: E402
+from fakelens.train.config import TrainConfig as T, VideoTrainConfig as V  # noqa: E402 (the CLI's training defaults)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Tell whether faces in images are deepfakes, and show why.")
@@ -77,7 +80,7 @@ def analyze(
     """Score every face in each image or video: label real/fake/no_face/error and the probability of fake."""
     from fakelens.store.writer import HistoryWriter
 
-    writer = HistoryWriter.start() if save else None  # opens the database on another core while the models load
+    writer = HistoryWriter.take() if save else None  # the database opens on another core while the models load
     if fmt not in ("table", "json"):
         fail(f"--format must be table or json, not {fmt!r}", 2)
     options = _options(model, video_model, threshold, face_detector, whole_image, frames, every, fps, time_budget)

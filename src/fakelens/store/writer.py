@@ -23,6 +23,18 @@ BATCH = 32  # records per transaction: a commit costs a few ms on SQLite, as muc
 WAIT_S = 0.5  # a record waits at most this long (then a slow stream of videos is still saved as it goes)
 
 
+_PRESTARTED: "HistoryWriter | None" = None
+
+
+def prestart(argv: list[str]) -> None:
+    """Start the writer before the command line is even parsed, when it is going to be needed: the
+    CLI calls this first thing, so SQLAlchemy's import overlaps typer's and rich's too. A writer
+    nobody takes ends when the parent does (its stdin closes)."""
+    global _PRESTARTED
+    if len(argv) > 2 and argv[1] == "analyze" and not {"--no-save", "--help"} & set(argv):
+        _PRESTARTED = HistoryWriter.start()
+
+
 class HistoryWriter:
     """A running writer process (see the module docstring)."""
 
@@ -43,6 +55,13 @@ class HistoryWriter:
         for line in self._proc.stdout:
             self._answers.put(json.loads(line))
         self._answers.put({"error": "the history writer exited"})
+
+    @classmethod
+    def take(cls) -> "HistoryWriter":
+        """The writer `prestart` started, else a new one."""
+        global _PRESTARTED
+        writer, _PRESTARTED = _PRESTARTED, None
+        return writer if writer is not None and writer._proc.poll() is None else cls.start()
 
     @classmethod
     def start(cls) -> "HistoryWriter":
