@@ -6,6 +6,7 @@ Exit codes: 0 every input analysed (no_face counts), 1 some input or step failed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -103,44 +104,47 @@ def analyze(
     if fmt == "table":
         table = Table(Column("path", overflow="fold"), "kind", "label", "score", "faces", Column("note", overflow="fold"),
                       title=f"fakelens analyze (model {det.name}, threshold {det.threshold:.2f})")
-    for analysis in analyzer.analyze_many([str(p) for p in paths]):
-        result, path = analysis.record, analysis.record.path
-        records = []
-        if methods and analysis.ok:
-            try:
-                records = analyzer.explain(analysis, methods, explain_out)
-            except FakelensError as e:
-                fail(str(e))
-        if report is not None:
-            from fakelens.report import write_report
+    try:
+        for analysis in analyzer.analyze_many([str(p) for p in paths]):
+            result, path = analysis.record, analysis.record.path
+            records = []
+            if methods and analysis.ok:
+                try:
+                    records = analyzer.explain(analysis, methods, explain_out)
+                except FakelensError as e:
+                    fail(str(e))
+            if report is not None:
+                from fakelens.report import write_report
 
-            single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
-            target = report if single else report / f"{safe_stem(path)}.html"
-            write_report(result, target, records, picture=analysis.image)
-        if writer is not None:
-            p = Path(path)
-            saved.append(path)
-            try:
+                single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
+                target = report if single else report / f"{safe_stem(path)}.html"
+                write_report(result, target, records, picture=analysis.image)
+            if writer is not None:
+                p = Path(path)
+                saved.append(path)
                 writer.add(result.to_dict(), sha256=file_sha256(p) if p.is_file() else None,
                            report=str(target.resolve()) if report is not None else None)
-            except FakelensError as e:
-                fail(str(e))
-        failed |= result.label == "error"
-        if fmt == "json":
-            print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
-        else:
-            colour = {"fake": "red", "real": "green", "error": "yellow"}.get(result.label, "")
-            note = result.error or ", ".join(sorted({fl for f in result.faces for fl in f.flags}))
-            if result.manipulation:
-                note = "; ".join(filter(None, [KIND_WORDS[result.manipulation], note]))
-            if result.kind == "video" and result.frames is not None:
-                note = "; ".join(filter(None, [KIND_WORDS.get(result.manipulation),
-                                               f"{len({f.index for f in result.frames})} frames with faces, "
-                                               f"{len(result.tracks)} tracks", *(result.warnings or [])]))
-            table.add_row(str(result.path), result.kind, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
-                          "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
-            if result.summary:
-                summaries.append(f"[bold]{result.path}[/bold]: {result.summary}")
+            failed |= result.label == "error"
+            if fmt == "json":
+                print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
+            else:
+                colour = {"fake": "red", "real": "green", "error": "yellow"}.get(result.label, "")
+                note = result.error or ", ".join(sorted({fl for f in result.faces for fl in f.flags}))
+                if result.manipulation:
+                    note = "; ".join(filter(None, [KIND_WORDS[result.manipulation], note]))
+                if result.kind == "video" and result.frames is not None:
+                    note = "; ".join(filter(None, [KIND_WORDS.get(result.manipulation),
+                                                   f"{len({f.index for f in result.frames})} frames with faces, "
+                                                   f"{len(result.tracks)} tracks", *(result.warnings or [])]))
+                table.add_row(str(result.path), result.kind, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
+                              "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
+                if result.summary:
+                    summaries.append(f"[bold]{result.path}[/bold]: {result.summary}")
+    except BaseException:  # an interrupted run (Ctrl-C, a failed step) still keeps every finished analysis
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+        raise
     if writer is not None:
         try:
             replies = writer.close()

@@ -20,7 +20,7 @@ import time
 from fakelens.errors import FakelensError
 
 BATCH = 32  # records per transaction: a commit costs a few ms on SQLite, as much as scoring a face crop
-WAIT_S = 0.5  # a record waits at most this long (then a slow stream of videos is still saved as it goes)
+WAIT_S = 0.5  # the next record flushes the batch once its oldest has waited this long (slow videos: each saved at the next)
 
 
 _PRESTARTED: "HistoryWriter | None" = None

@@ -4,7 +4,7 @@ Frames are decoded in order and only the sampled ones are converted to RGB: on 1
 720p H.264 that costs the same as decoding alone, while seeking to 32 frames cost 1-6 s
 (each seek decodes again from the previous keyframe; see ../shared/STACK.md). In H.264, the
 packets of frames that are neither sampled nor referenced by other frames are not decoded at
-all (the sampled frames come out bit for bit the same): 40% less decoding on an x264 clip.
+all (the sampled frames come out bit for bit the same): with B-frames, a large share of a clip.
 """
 
 from __future__ import annotations
