@@ -140,9 +140,10 @@ def test_gradcam_on_a_chosen_backbone_block():
     torch.manual_seed(0)
     model = create_model("efficientnet-lite0", pretrained=False, input_size=96).eval()
     x = torch.rand(1, 3, 96, 96)
-    last = create_explainer("gradcam", model).attribute(x)[0].map
-    block = create_explainer("gradcam", model, layer=10).attribute(x)[0].map
-    assert block.shape == last.shape == (96, 96) and not np.allclose(block, last)
+    last = create_explainer("gradcam", model, relu=False).attribute(x)[0].map  # a random model: maps of any sign
+    block = create_explainer("gradcam", model, relu=False, layer=10).attribute(x)[0].map
+    assert block.shape == last.shape == (96, 96) and np.abs(block).max() > 0 and np.abs(last).max() > 0
+    assert abs(np.corrcoef(block.ravel(), last.ravel())[0, 1]) < 0.99  # another layer, another map
     with pytest.raises(IndexError):
         create_explainer("gradcam", model, layer=99).attribute(x)
 
