@@ -32,17 +32,14 @@ RUN = ("import atexit, sys; atexit.register(lambda: print('TORCH-IMPORTED', 'tor
        "sys.argv = ['fakelens'] + sys.argv[1:]; from fakelens.cli import main; main()")
 
 
-def cold(args: list[str], repeat: int, env: dict) -> tuple[float, bool]:
-    """Median wall seconds of a new process running `fakelens ARGS`, and whether it imported torch."""
-    times, torch_seen = [], False
-    for _ in range(repeat):
-        t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, env=env)
-        times.append(time.perf_counter() - t)
-        if r.returncode not in (0, 1):
-            raise SystemExit(f"fakelens {' '.join(args)} failed: {r.stderr[-500:]}")
-        torch_seen |= "TORCH-IMPORTED True" in r.stderr
-    return statistics.median(times), torch_seen
+def cold(args: list[str], env: dict) -> tuple[float, bool]:
+    """Wall seconds of a new process running `fakelens ARGS`, and whether it imported torch."""
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - t
+    if r.returncode not in (0, 1):
+        raise SystemExit(f"fakelens {' '.join(args)} failed: {r.stderr[-500:]}")
+    return seconds, "TORCH-IMPORTED True" in r.stderr
 
 
 def main() -> None:
@@ -80,7 +77,7 @@ def main() -> None:
     torch_seen: dict[str, bool] = {k: False for k in cases}
     for round_ in range(args.repeat + 1):
         for name, argv in cases.items():
-            sec, imported = cold(argv, 1, env)
+            sec, imported = cold(argv, env)
             torch_seen[name] |= imported
             if round_:
                 times[name].append(sec)
