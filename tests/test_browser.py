@@ -4,6 +4,7 @@ loads nothing from another host. Skips with a reason where Chromium or Playwrigh
 installed (`.ci/run` installs both)."""
 
 import base64
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,6 +58,10 @@ def test_sign_in_drop_two_files_find_open_and_delete(astronaut_path, cat_path, t
         page.evaluate(DROP, [files, "#drop"])
         for name in ("astronaut.png", "cat.jpg"):  # per-file progress, then the verdict
             page.wait_for_selector(f"#history tr[data-name='{name}'][data-status='done']", timeout=120_000)
+        # The upload list polls each job on its own timer, so it may trail the history table.
+        for i in range(2):
+            expect(page.locator("#uploads li .status").nth(i)).not_to_have_text(
+                re.compile(r"^(uploading|queued|running)$"), timeout=30_000)
         statuses = page.locator("#uploads li .status").all_inner_texts()
         assert len(statuses) == 2 and any(s.startswith("no face") for s in statuses), statuses
         assert page.locator("#uploads progress").evaluate_all("bars => bars.map(b => b.value)") == [100, 100]
