@@ -119,14 +119,15 @@ def analyze(
                 single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
                 target = report if single else report / f"{safe_stem(path)}.html"
                 write_report(result, target, records, picture=analysis.image)
+            plain = result.to_dict() if writer is not None or (fmt == "json" and not landmarks) else None
             if writer is not None:
                 p = Path(path)
                 saved.append(path)
-                writer.add(result.to_dict(), sha256=file_sha256(p) if p.is_file() else None,
+                writer.add(plain, sha256=file_sha256(p) if p.is_file() else None,
                            report=str(target.resolve()) if report is not None else None)
             failed |= result.label == "error"
             if fmt == "json":
-                print(json.dumps(result.to_dict(landmarks=landmarks)), flush=True)
+                print(json.dumps(result.to_dict(landmarks=True) if landmarks else plain), flush=True)
             else:
                 colour = {"fake": "red", "real": "green", "error": "yellow"}.get(result.label, "")
                 note = result.error or ", ".join(sorted({fl for f in result.faces for fl in f.flags}))

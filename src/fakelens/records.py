@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar, Literal
 
 Label = Literal["real", "fake", "no_face", "error"]
 Manipulation = Literal["face_swap", "synthetic"]
+
+
+def _plain(v: Any) -> Any:
+    """JSON-ready copy of a record value. dataclasses.asdict deep-copies every leaf, which cost 0.16 s
+    of a 200-crop run (cProfile); records hold only JSON types and other records."""
+    if is_dataclass(v):
+        return {f.name: _plain(getattr(v, f.name)) for f in fields(v)}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
 
 
 def verdict(score: float, threshold: float) -> Label:
@@ -44,9 +56,7 @@ class FaceResult:
     manipulation_scores: dict[str, float] | None = None
 
     def to_dict(self, landmarks: bool = False) -> dict:
-        d = asdict(self)
-        if not landmarks:
-            d.pop("landmarks")
+        d = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if landmarks or f.name != "landmarks"}
         if self.track is None:
             d.pop("track")
             d.pop("time")
@@ -126,7 +136,7 @@ class Analysis:
         return self.label != "error"
 
     def to_dict(self, landmarks: bool = False) -> dict:
-        d = asdict(self)
+        d = {f.name: self.faces if f.name == "faces" else _plain(getattr(self, f.name)) for f in fields(self)}
         d["faces"] = [f.to_dict(landmarks) for f in self.faces]
         if self.kind == "image":
             for key in ("duration", "fps", "frames", "windows", "tracks", "warnings"):
