@@ -1,77 +1,82 @@
 """Issue 17 item 6: do the validated faithfulness metrics cost at most 2x the explanation they score?
 
-On the shipped model and face crops (the astronaut, plus `--data` faces if given), times Grad-CAM,
-LIME and RISE at `explain`'s defaults and each metric variant per map (deletion + insertion) and
-per face (the random and centre baselines), and their AUCs against the random map. Writes
-benchmarks/results/faithfulness-cost.json. Single-threaded, so the numbers add up per core."""
+What `fakelens analyze --explain` pays, through the one pipeline (`Analyzer.explain`): each method on
+each face twice, without the metrics (`faithfulness=0`) and with them (16 steps of 16-px patches,
+MoRF, ROAD fill: deletion and insertion of the map plus the random and centre baselines of the face,
+which a run with one method pays alone). The metric's cost is the difference, stated as a ratio to
+the explanation in the same run. The perturbation methods run on ONNX Runtime as the CLI runs them;
+Grad-CAM (torch) is timed for reference. Faces: the astronaut, plus `--faces` validation faces of
+`--data` if given. Writes benchmarks/results/faithfulness-cost.json.
+
+    .venv/bin/python benchmarks/bench_faithfulness_cost.py --data ../shared/data --faces 4
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from fakelens.detector import Detector
-from fakelens.explain import create_explainer
-from fakelens.metrics.faithfulness import baselines, channels_first, deletion_insertion, target_probability
-from fakelens.models.onnx import onnx_forward
+from PIL import Image
 
 OUT = Path(__file__).parent / "results" / "faithfulness-cost.json"
-VARIANTS = {"pixel-blur (old)": {"unit": "pixel", "fill": "blur"}, "patch16-blur": {"unit": "patch:16", "fill": "blur"},
-            "patch16-road": {"unit": "patch:16", "fill": "road"}, "patch8-road": {"unit": "patch:8", "fill": "road"}}
-
-
-def crops(det: Detector, data: list[str], n: int) -> list[np.ndarray]:
-    from skimage import data as skdata
-
-    out = [det.face_crops(skdata.astronaut())[0][0].image]
-    if data:
-        from fakelens.explain.audit import pick_faces
-
-        out += [c for _, c, *_ in pick_faces(det, data, n, "val")]
-    return out
+STEPS = 16  # fakelens.explain.run.FAITHFULNESS_STEPS, what analyze --explain uses
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", nargs="*", default=[])
-    ap.add_argument("--faces", type=int, default=2)
-    ap.add_argument("--steps", type=int, nargs="*", default=[16, 32])
+    ap.add_argument("--faces", type=int, default=4)
+    ap.add_argument("--method", default="occlusion,lime,rise,gradcam")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    det = Detector.load()
-    prob = target_probability(channels_first(onnx_forward(det.model)), "fake")
-    rows = []
-    for crop in crops(det, args.data, args.faces):
-        x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]
-        img = x[0].permute(1, 2, 0).numpy()
-        maps, cost = {}, {}
-        for method, opts in (("gradcam", {}), ("lime", {}), ("rise", {})):
-            e = create_explainer(method, det.model, **opts)
-            e.attribute(x, target="fake")  # warm-up (ONNX export, caches)
+    from skimage import data as skdata
+
+    from fakelens.explain.audit import pick_faces
+    from fakelens.explain.base import torch_available
+    from fakelens.pipeline import AnalysisOptions, Analyzer
+
+    tmp = Path(tempfile.mkdtemp())
+    Image.fromarray(skdata.astronaut()).save(tmp / "astronaut.png")
+    analyzer = Analyzer(AnalysisOptions())
+    paths = [str(tmp / "astronaut.png")]
+    if args.data:
+        paths += [p for p, *_ in pick_faces(analyzer.images, args.data, args.faces, "val")]
+    methods = [m for m in args.method.split(",") if m != "gradcam" or torch_available()]
+    rows, warm = [], set()
+    for path in paths:
+        result = analyzer.analyze(path)
+        if not result.ok or not result.faces:
+            continue
+        result.faces = result.faces[:1]  # one face per input: the cost per face
+        for method in methods:
+            if method not in warm:  # first call: model loads and caches, not the method's cost
+                analyzer.explain(result, [method], tmp / "out", faithfulness=0, attach=False)
+                warm.add(method)
             t = time.perf_counter()
-            maps[method] = e.attribute(x, target="fake")[0].map
-            cost[method] = time.perf_counter() - t
-        for name, v in VARIANTS.items():
-            for steps in args.steps:
-                t = time.perf_counter()
-                ref = baselines(prob, img, steps, **v)["random"]
-                per_face = time.perf_counter() - t
-                for method, m in maps.items():
-                    t = time.perf_counter()
-                    r = deletion_insertion(prob, img, m, steps, **v)
-                    per_map = time.perf_counter() - t
-                    rows.append({"variant": name, "steps": steps, "method": method, "explain_s": round(cost[method], 3),
-                                 "metric_per_map_s": round(per_map, 3), "baselines_per_face_s": round(per_face, 3),
-                                 "deletion_auc": r["deletion_auc"], "insertion_auc": r["insertion_auc"],
-                                 "random_deletion_auc": ref["deletion_auc"], "random_insertion_auc": ref["insertion_auc"]})
-                    print(rows[-1], flush=True)
+            analyzer.explain(result, [method], tmp / "out", faithfulness=0, attach=False)
+            plain = time.perf_counter() - t
+            t = time.perf_counter()
+            (rec,) = analyzer.explain(result, [method], tmp / "out", faithfulness=STEPS, attach=False)
+            judged = time.perf_counter() - t
+            rows.append({"path": path, "method": method, "explain_s": round(plain, 4), "with_metrics_s": round(judged, 4),
+                         "metrics_x_explain": round((judged - plain) / plain, 3), "deletion_auc": rec.deletion_auc,
+                         "random_deletion_auc": rec.baselines["random"]["deletion_auc"]})
+            print(rows[-1], flush=True)
+    summary = {}
+    for method in methods:
+        r = [row for row in rows if row["method"] == method]
+        summary[method] = {"faces": len(r), "explain_s": round(statistics.median(x["explain_s"] for x in r), 4),
+                           "metrics_x_explain": round(statistics.median(x["metrics_x_explain"] for x in r), 3),
+                           "perturbation": method != "gradcam"}
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"model": det.name, "rows": rows}, indent=1))
+    OUT.write_text(json.dumps({"model": analyzer.images.name, "steps": STEPS, "variant": "patch:16, morf, road",
+                               "summary": summary, "rows": rows}, indent=1) + "\n")
+    print("| method | faces | explanation (s, median) | metrics / explanation (median) |\n|---|---|---|---|")
+    for m, s in summary.items():
+        print(f"| {m} | {s['faces']} | {s['explain_s']:.3f} | {s['metrics_x_explain']:.2f}x |")
 
 
 if __name__ == "__main__":
