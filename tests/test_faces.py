@@ -130,24 +130,3 @@ def test_square_always_inside_image(w, h, cx, cy, face, scale):
     assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
     assert x1 - x0 == y1 - y0
     assert x1 - x0 == min(round(min(scale * face, w, h)), w, h)
-
-
-@pytest.mark.parametrize("size", [(4000, 319), (1283, 719), (1280, 720), (517, 333)])
-def test_shrink_keeps_edges_where_one_area_step_puts_them(size):
-    """The two-step shrink (a whole factor first, for OpenCV's fast path) moves an edge by under a
-    quarter pixel of the result against one INTER_AREA step, at any aspect ratio."""
-    import cv2
-
-    from fakelens.faces.detect import shrink
-
-    w0, h0 = size
-    img = np.zeros((h0, w0, 3), np.uint8)
-    img[int(h0 * 0.8):, int(w0 * 0.8):] = 255
-    k = 192 / max(w0, h0)
-    w, h = max(1, round(w0 * k)), max(1, round(h0 * k))
-    one = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)[..., 0].astype(float)
-    two = shrink(img, w, h)[..., 0].astype(float)
-    assert two.shape == one.shape
-    for axis in (0, 1):
-        centre = [(m.sum(axis) * np.arange(m.shape[1 - axis])).sum() / m.sum() for m in (one, two)]
-        assert abs(centre[1] - centre[0]) < 0.25
