@@ -114,10 +114,10 @@ def road_impute(image: np.ndarray, removed: np.ndarray, noise: float = ROAD_NOIS
     Written by hand after github:tleemann/road_evaluation (road/imputations.py), same weights and
     equations: that package needs torch and pulls in its GAIN imputer, and this module must stay numpy."""
     rng = rng or np.random.default_rng(0)
-    return _add_noise(_road_solve(image, removed), removed, noise, rng)
+    return _add_noise(_road_solve(image, removed), noise, rng)
 
 
-def _add_noise(solved: tuple, removed: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+def _add_noise(solved: tuple, noise: float, rng: np.random.Generator) -> np.ndarray:
     out, idx, sol, shape = solved
     if idx.size:  # (no draw when nothing is removed: the draws of a sequence of masks stay in step)
         out[idx] = sol + noise * rng.standard_normal((idx.size, shape[2]))
@@ -169,8 +169,8 @@ def _road_solve(image: np.ndarray, removed: np.ndarray) -> tuple:
 def _filled_all(image: np.ndarray, masks: list[np.ndarray], fill: str, base: np.ndarray | None,
                 rng: np.random.Generator) -> list[np.ndarray]:
     """The image with each mask's (H x W bool) pixels replaced by `fill`. ROAD's solves run on every
-    core (SuperLU releases the GIL); its noise is drawn afterwards in mask order, so
-    the result is the same as one mask after another."""
+    core (SuperLU releases the GIL); its noise is drawn afterwards in mask order, so the result is
+    the same as one mask after another."""
     if fill != "road":
         return [np.where(m[..., None], base, image) for m in masks]
     if len(masks) > 1 and (os.cpu_count() or 1) > 1:
@@ -180,7 +180,7 @@ def _filled_all(image: np.ndarray, masks: list[np.ndarray], fill: str, base: np.
             solved = list(pool.map(lambda m: _road_solve(image, m), masks))
     else:
         solved = [_road_solve(image, m) for m in masks]
-    return [_add_noise(sv, m, ROAD_NOISE, rng) for sv, m in zip(solved, masks)]
+    return [_add_noise(sv, ROAD_NOISE, rng) for sv in solved]
 
 
 def _fill_base(image: np.ndarray, fill: str, seed: int) -> np.ndarray | None:
