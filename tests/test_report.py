@@ -26,7 +26,7 @@ def test_image_report(tiny_checkpoint, astronaut_path, tmp_path):
     label = re.search(r'"label": "(\w+)"', r.stdout).group(1)
     assert f"Verdict: <b>{label}</b>" in html
     assert hashlib.sha256(astronaut_path.read_bytes()).hexdigest() in html
-    assert "gradcam" in html and "occlusion" in html and "deletion AUC" in html  # the default evidence
+    assert "gradcam" in html and "lime" in html and "deletion AUC" in html  # the default evidence
     assert "The face is classified" in html and "Model card" in html
     assert "<title>fakelens report: astronaut.png</title>" in html
     assert '<svg class="gauge"' in html and "threshold 0.500" in html  # the score against the threshold

@@ -92,7 +92,7 @@ def analyze(
     if report is not None and not explain:
         from fakelens.explain.run import default_methods
 
-        explain = ",".join(default_methods())  # a report always shows evidence: two quick methods unless told otherwise
+        explain = ",".join(default_methods())  # a report always shows evidence: the validated defaults unless told otherwise
     methods = _methods(explain) if explain else []
     analyzer = Analyzer(options)
     try:
@@ -477,7 +477,7 @@ def train_video(
 @app.command()
 def explain(
     paths: Annotated[list[Path], typer.Argument(help="Image or video files.", show_default=False)],
-    method: Annotated[Optional[str], typer.Option("--method", help="Method name(s), comma-separated, or all; default: gradcam,occlusion, or occlusion,lime without torch.", show_default=False)] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="Method name(s), comma-separated, or all; default: gradcam,lime, or lime without torch.", show_default=False)] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Where maps (.npy) and overlays (.png) go.")] = Path("explanations"),
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Each input is already a face crop.")] = False,
     target: Annotated[str, typer.Option(help="verdict (the predicted class), fake or real.")] = "verdict",

@@ -36,7 +36,7 @@ def make_samples(folder: Path, seed: int = 0) -> list[Path]:
 
 
 def main(out: str = "demo-out") -> int:
-    from fakelens.explain.base import torch_available
+    from fakelens.explain.run import default_methods
     from fakelens.pipeline import Analyzer
     from fakelens.video.synth import face_clips
 
@@ -56,8 +56,7 @@ def main(out: str = "demo-out") -> int:
             extra += (f"  frames {len(r.frames)}, windows {len(r.windows)}, "
                       f"frame-model mean {r.tracks[0].frame_mean:.3f}")
         print(f"  {r.path:40s} {r.kind:6s} {r.label:8s} score {score:>6s}  faces {len(r.faces)}{extra}")
-    # Grad-CAM needs torch (fakelens[torch], which `make` installs); without it LIME and occlusion.
-    methods = ["gradcam", "lime"] if torch_available() else ["lime", "occlusion"]
+    methods = default_methods()  # Grad-CAM needs torch (fakelens[torch], which `make` installs)
     records = [rec for a in analyses[:2] for rec in analyzer.explain(a, methods, folder / "explanations", attach=False)]
     faces = {(r.path, tuple(r.face)) for r in records if r.face}
     print(f"explanations ({', '.join(methods)}) of {len(faces)} faces in {(folder / 'explanations').resolve()}")
