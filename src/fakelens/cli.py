@@ -119,7 +119,7 @@ def analyze(
                 single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
                 target = report if single else report / f"{safe_stem(path)}.html"
                 write_report(result, target, records, picture=analysis.image)
-            plain = result.to_dict() if writer is not None or (fmt == "json" and not landmarks) else None
+            plain = result.to_dict()  # once, for the history and the JSON line alike
             if writer is not None:
                 p = Path(path)
                 saved.append(path)

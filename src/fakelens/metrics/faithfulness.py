@@ -173,10 +173,11 @@ def _filled_all(image: np.ndarray, masks: list[np.ndarray], fill: str, base: np.
     the same as one mask after another."""
     if fill != "road":
         return [np.where(m[..., None], base, image) for m in masks]
-    if len(masks) > 1 and (os.cpu_count() or 1) > 1:
+    cores = min(4, os.cpu_count() or 1)
+    if len(masks) > 1 and cores > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(cores) as pool:
             solved = list(pool.map(lambda m: _road_solve(image, m), masks))
     else:
         solved = [_road_solve(image, m) for m in masks]
