@@ -1,5 +1,6 @@
 """The command line's history writer: a child process that opens the HistoryStore while the parent
-loads its models, so that importing SQLAlchemy (0.4 s, more than scoring a photo) runs on another core.
+loads its models, so that importing SQLAlchemy (it takes longer than scoring a photo: `python -X importtime`)
+runs on another core.
 
 The parent hands over records in batches (at most BATCH records or WAIT_S seconds old, and at close);
 the child stores each batch in one transaction while the parent goes on, and answers with the rows'
@@ -94,7 +95,7 @@ class HistoryWriter:
     def close(self) -> list[dict]:
         """Hand over what is queued, wait until every batch is committed, and let the writer end; returns
         one reply per record, in order (raises a one-line FakelensError if the database refused). Not
-        waiting for the child's exit (SQLAlchemy's teardown, 0.1 s) loses nothing."""
+        waiting for the child's exit (SQLAlchemy's teardown) loses nothing: every batch is committed."""
         try:
             self.flush()
             for _ in range(self._sent):
@@ -145,7 +146,6 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    import os
-
-    os.nice(10)  # idle cores first: the parent decoding a video must not wait for this bookkeeping
+    # At the parent's priority: a niced writer starves beside busy neighbours and the parent then waits
+    # for it at close (benchmarks/results/writer-nice.txt: a photo 10 s at nice 10, 2.9 s at nice 0).
     _serve()
