@@ -6,8 +6,9 @@ Issue 17 asks the most faithful map to delete 1.5x better than random; the 100-f
 variant as the records (`patch:16`, MoRF, ROAD fill) and steps as `fakelens audit-explainers`.
 
     .venv/bin/python scripts/deletion_curves.py ../shared/data --faces 100
+    .venv/bin/python scripts/deletion_curves.py ../shared/data --faces 100 --fill blur --name deletion-curves-blur-v4-100val
 
-Writes benchmarks/results/deletion-curves-v4-100val.{json,png} and prints the mean curves.
+Writes benchmarks/results/deletion-curves-v4-100val.{json,png} (or --name) and prints the mean curves.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> None:
     ap.add_argument("data", nargs="+")
     ap.add_argument("--faces", type=int, default=100)
     ap.add_argument("--steps", type=int, default=16)
+    ap.add_argument("--fill", default=None, help="the removed units' fill (default: the records' variant, ROAD)")
     ap.add_argument("--name", default="deletion-curves-v4-100val")
     args = ap.parse_args()
     import torch
@@ -34,7 +36,8 @@ def main() -> None:
     from fakelens.explain.audit import pick_faces
     from fakelens.explain.base import score_function
     from fakelens.explain.registry import create_explainer
-    from fakelens.metrics.faithfulness import centre_prior, channels_first, curves, random_map, target_probability
+    from fakelens.metrics.faithfulness import (DEFAULT, auc, centre_prior, channels_first, curves, random_map,
+                                               target_probability)
 
     det = Detector.load(None)
     flip = getattr(det, "flip", False)
@@ -50,7 +53,7 @@ def main() -> None:
         h, w = img.shape[:2]
         maps = {"gradcam": gradcam.attribute(x, target=target, scores=[score])[0].map,
                 "random": random_map(h, w, 0), "centre": centre_prior(h, w)}
-        r = curves(target_probability(prob_fake, target), img, maps, args.steps)
+        r = curves(target_probability(prob_fake, target), img, maps, args.steps, fill=args.fill or DEFAULT["fill"])
         per_face.append({"path": path, "truth": truth, "target": target, "x": r["random"]["x"],
                          **{f"{m}_{kind}": r[m][f"{kind}_curve"] for m in maps for kind in ("deletion", "insertion")}})
         print(f"{k + 1}/{len(faces)} {path}", flush=True)
@@ -61,13 +64,15 @@ def main() -> None:
                         **{key: np.mean([f[key] for f in rows], 0).round(4).tolist()
                            for key in per_face[0] if key.endswith(("_deletion", "_insertion"))}}
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.name}.json").write_text(json.dumps({"model": det.name, "steps": args.steps, "mean": summary,
+    (OUT / f"{args.name}.json").write_text(json.dumps({"model": det.name, "steps": args.steps,
+                                                       "fill": args.fill or DEFAULT["fill"], "mean": summary,
                                                        "per_face": per_face}) + "\n")
     plot(summary, OUT / f"{args.name}.png")
     for cls, s in summary.items():
         print(f"\n{cls} ({s['faces']} faces), removed fraction: " + " ".join(f"{v:.2f}" for v in s["x"]))
         for key in ("gradcam_deletion", "random_deletion", "centre_deletion", "gradcam_insertion", "random_insertion"):
-            print(f"  {key:18s} " + " ".join(f"{v:.2f}" for v in s[key]))
+            print(f"  {key:18s} " + " ".join(f"{v:.2f}" for v in s[key]) + f"   AUC {auc(s[key], s['x']):.3f}")
+        print(f"  deletion random / Grad-CAM {auc(s['random_deletion'], s['x']) / auc(s['gradcam_deletion'], s['x']):.2f}x")
 
 
 def plot(summary: dict, path: Path) -> None:

@@ -110,7 +110,11 @@ class ImageModel:
 
 def to_input(crops: np.ndarray) -> np.ndarray:
     """uint8 N x H x W x 3 -> float32 N x 3 x H x W in [0, 1]."""
-    return np.ascontiguousarray(np.asarray(crops).transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+    crops = np.asarray(crops)
+    n, h, w, c = crops.shape
+    out = np.empty((n, c, h, w), np.float32)
+    # One pass into the contiguous result, with the same values as a cast and then / 255 (that took three passes).
+    return np.divide(crops.transpose(0, 3, 1, 2), np.float32(255), out=out)
 
 
 class VideoModel:
