@@ -1,6 +1,6 @@
 """The command line's history writer: a child process that opens the HistoryStore while the parent
-loads its models, so that importing SQLAlchemy (it takes longer than scoring a photo: `python -X importtime`)
-runs on another core.
+loads its models, so that importing SQLAlchemy (longer than scoring a photo, as `python -X importtime`
+shows) runs on another core.
 
 The parent hands over records in batches (at most BATCH records or WAIT_S seconds old, and at close);
 the child stores each batch in one transaction while the parent goes on, and answers with the rows'
