@@ -38,6 +38,7 @@ def main() -> None:
     from fakelens.explain.registry import create_explainer
     from fakelens.metrics.faithfulness import (DEFAULT, auc, centre_prior, channels_first, curves, random_map,
                                                target_probability)
+    from fakelens.records import verdict
 
     det = Detector.load(None)
     flip = getattr(det, "flip", False)
@@ -49,7 +50,7 @@ def main() -> None:
         x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]
         img = x[0].permute(1, 2, 0).numpy()
         score = float(det.score_crops(crop[None])[0])
-        target = "fake" if score >= det.threshold else "real"  # as the audit: the verdict's class
+        target = verdict(score, det.threshold)  # as the audit: the verdict's class
         h, w = img.shape[:2]
         maps = {"gradcam": gradcam.attribute(x, target=target, scores=[score])[0].map,
                 "random": random_map(h, w, 0), "centre": centre_prior(h, w)}
@@ -70,7 +71,8 @@ def main() -> None:
     plot(summary, OUT / f"{args.name}.png")
     for cls, s in summary.items():
         print(f"\n{cls} ({s['faces']} faces), removed fraction: " + " ".join(f"{v:.2f}" for v in s["x"]))
-        for key in ("gradcam_deletion", "random_deletion", "centre_deletion", "gradcam_insertion", "random_insertion"):
+        for key in ("gradcam_deletion", "random_deletion", "centre_deletion", "gradcam_insertion", "random_insertion",
+                    "centre_insertion"):
             print(f"  {key:18s} " + " ".join(f"{v:.2f}" for v in s[key]) + f"   AUC {auc(s[key], s['x']):.3f}")
         print(f"  deletion random / Grad-CAM {auc(s['random_deletion'], s['x']) / auc(s['gradcam_deletion'], s['x']):.2f}x")
 

@@ -22,6 +22,7 @@ from fakelens.imageio import load_rgb
 from fakelens.metrics.faithfulness import (baselines, channels_first, deletion_insertion, region_attack,
                                            target_probability)
 from fakelens.metrics.trust import randomised_copies, robustness, sanity_check
+from fakelens.records import verdict
 
 
 # Lighter settings than `explain`'s defaults: each method runs 7 times per face here.
@@ -87,7 +88,7 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
             img = x[0].permute(1, 2, 0).numpy()
             if k not in refs:
                 score = float(det.score_crops(crop[None])[0])
-                target = "fake" if score >= det.threshold else "real"
+                target = verdict(score, det.threshold)
                 refs[k] = (score, target, baselines(target_probability(prob_fake, target), img, steps)["random"])
             score, target, rnd = refs[k]
 
