@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("--by-class", action="store_true")
     ap.add_argument("--checks", action="store_true")
     args = ap.parse_args()
+    from fakelens.explain.audit import format_ci
     from fakelens.explain.registry import display_name
 
     methods = json.load(open(args.audit))["methods"]
@@ -39,8 +40,7 @@ def main() -> None:
     for name, r in sorted(methods.items(), key=lambda kv: kv[1]["rank"]):
         base, _, block = name.partition("@")
         label = display_name(base) + (f" (block {block})" if block else "")
-        lo, hi = r["gain_ci"]
-        print(f"| {r['rank']} | {label} | {r['gain']:.3f} [{lo:.3f}, {hi:.3f}] "
+        print(f"| {r['rank']} | {label} | {format_ci(r, 'gain')} "
               f"| {r['deletion_auc']:.3f} ({r['random_deletion_auc']:.3f}) "
               f"| {r['insertion_auc']:.3f} ({r['random_insertion_auc']:.3f}) "
               f"| {r['random_deletion_auc'] / r['deletion_auc']:.2f}x | {r['insertion_auc'] / r['random_insertion_auc']:.2f}x |")
@@ -59,11 +59,11 @@ def by_class(methods: dict) -> None:
 
 
 def checks(methods: dict) -> None:
-    def ci(r: dict, key: str, fmt: str = ".2f") -> str:
-        lo, hi = r[f"{key}_ci"]
-        return f"{r[key]:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-
+    from fakelens.explain.audit import format_ci
     from fakelens.explain.registry import display_name
+
+    def ci(r: dict, key: str, fmt: str = ".2f") -> str:  # two decimals: correlations, not AUCs
+        return format_ci(r, key, fmt)
 
     print("| method | faces | blur: Spearman | blur: SSIM | small affine: Spearman | small affine: SSIM "
           "| sanity: similarity with half the layers random | sanity: pass rate |\n|---|---|---|---|---|---|---|---|")

@@ -177,7 +177,8 @@ def _mean(values) -> float:
     return round(float(np.mean(v)), 4) if v else float("nan")
 
 
-def _ci(r: dict, name: str, fmt: str = ".3f") -> str:
+def format_ci(r: dict, name: str, fmt: str = ".3f") -> str:
+    """A mean with its 95% interval, as the audit's tables print it: '0.159 [0.131, 0.189]'."""
     ci = r.get(f"{name}_ci")
     return f"{r[name]:{fmt}} [{ci[0]:{fmt}}, {ci[1]:{fmt}}]" if ci else f"{r[name]:{fmt}}"
 
@@ -190,10 +191,10 @@ def format_table(rows: dict) -> str:
              + "| blur: Spearman / SSIM | affine: Spearman / SSIM | sanity: similarity at 50% random, pass rate | seconds |",
              "|---" * (10 + attacked) + "|"]
     for m, r in rows.items():
-        more = f"{_ci(r, 'attack_drop')} ({r['attack_random_drop']:.3f}) | " if attacked else ""
-        lines.append(f"| {r.get('rank', '')} | {m} | {_ci(r, 'gain')} | {'yes' if r.get('passes') else 'no'} | "
-                     f"{_ci(r, 'deletion_auc')} ({r['random_deletion_auc']:.3f}) | "
-                     f"{_ci(r, 'insertion_auc')} ({r['random_insertion_auc']:.3f}) | {more}"
+        more = f"{format_ci(r, 'attack_drop')} ({r['attack_random_drop']:.3f}) | " if attacked else ""
+        lines.append(f"| {r.get('rank', '')} | {m} | {format_ci(r, 'gain')} | {'yes' if r.get('passes') else 'no'} | "
+                     f"{format_ci(r, 'deletion_auc')} ({r['random_deletion_auc']:.3f}) | "
+                     f"{format_ci(r, 'insertion_auc')} ({r['random_insertion_auc']:.3f}) | {more}"
                      f"{r['blur_spearman']:.2f} / {r['blur_ssim']:.2f} | {r['affine_spearman']:.2f} / "
                      f"{r['affine_ssim']:.2f} | {r['sanity_similarity_at_half']:.2f}, {r['sanity_pass_rate']:.0%} | "
                      f"{r['seconds']:.3f} |")
@@ -209,8 +210,8 @@ def format_groups(rows: dict) -> str:
         for m, r in rows.items():
             if g in r.get("groups", {}):
                 s = r["groups"][g]
-                lines.append(f"| {g} | {m} | {s['faces']} | {_ci(s, 'gain')} | {_ci(s, 'deletion_auc')} "
-                             f"({s['random_deletion_auc']:.3f}) | {_ci(s, 'insertion_auc')} ({s['random_insertion_auc']:.3f}) |")
+                lines.append(f"| {g} | {m} | {s['faces']} | {format_ci(s, 'gain')} | {format_ci(s, 'deletion_auc')} "
+                             f"({s['random_deletion_auc']:.3f}) | {format_ci(s, 'insertion_auc')} ({s['random_insertion_auc']:.3f}) |")
     return "\n".join(lines)
 
 
