@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--by-class", action="store_true")
     ap.add_argument("--checks", action="store_true")
     args = ap.parse_args()
-    from fakelens.explain.audit import format_ci
+    from fakelens.metrics.audit_summary import format_ci
     from fakelens.explain.registry import display_name
 
     methods = json.load(open(args.audit))["methods"]
@@ -59,7 +59,7 @@ def by_class(methods: dict) -> None:
 
 
 def checks(methods: dict) -> None:
-    from fakelens.explain.audit import format_ci
+    from fakelens.metrics.audit_summary import format_ci
     from fakelens.explain.registry import display_name
 
     def ci(r: dict, key: str, fmt: str = ".2f") -> str:  # two decimals: correlations, not AUCs

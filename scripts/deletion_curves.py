@@ -30,34 +30,23 @@ def main() -> None:
     ap.add_argument("--fill", default=None, help="the removed units' fill (default: the records' variant, ROAD)")
     ap.add_argument("--name", default="deletion-curves-v4-100val")
     args = ap.parse_args()
-    import torch
-
     from fakelens.detector import Detector
-    from fakelens.explain.audit import pick_faces
-    from fakelens.explain.base import score_function
+    from fakelens.explain.audit import pick_faces, prepare_faces
     from fakelens.explain.registry import create_explainer
-    from fakelens.metrics.faithfulness import (DEFAULT, auc, centre_prior, channels_first, curves, random_map,
-                                               target_probability)
-    from fakelens.records import verdict
+    from fakelens.metrics.faithfulness import DEFAULT, auc, centre_prior, curves, random_map
 
     det = Detector.load(None)
-    flip = getattr(det, "flip", False)
-    faces = pick_faces(det, args.data, args.faces, "val")
-    prob_fake = channels_first(score_function(det.model, flip))
-    gradcam = create_explainer("gradcam", det.model, flip=flip)
+    faces = prepare_faces(det, pick_faces(det, args.data, args.faces, "val"))  # as the audit prepares them
+    gradcam = create_explainer("gradcam", det.model, flip=getattr(det, "flip", False))
     per_face = []
-    for k, (path, crop, truth, *_) in enumerate(faces):
-        x = torch.from_numpy(crop).permute(2, 0, 1).float().div(255)[None]
-        img = x[0].permute(1, 2, 0).numpy()
-        score = float(det.score_crops(crop[None])[0])
-        target = verdict(score, det.threshold)  # as the audit: the verdict's class
-        h, w = img.shape[:2]
-        maps = {"gradcam": gradcam.attribute(x, target=target, scores=[score])[0].map,
+    for k, f in enumerate(faces):
+        h, w = f.img.shape[:2]
+        maps = {"gradcam": gradcam.attribute(f.x, target=f.target, scores=[f.score])[0].map,
                 "random": random_map(h, w, 0), "centre": centre_prior(h, w)}
-        r = curves(target_probability(prob_fake, target), img, maps, args.steps, fill=args.fill or DEFAULT["fill"])
-        per_face.append({"path": path, "truth": truth, "target": target, "x": r["random"]["x"],
+        r = curves(f.prob, f.img, maps, args.steps, fill=args.fill or DEFAULT["fill"])
+        per_face.append({"path": f.path, "truth": f.truth, "target": f.target, "x": r["random"]["x"],
                          **{f"{m}_{kind}": r[m][f"{kind}_curve"] for m in maps for kind in ("deletion", "insertion")}})
-        print(f"{k + 1}/{len(faces)} {path}", flush=True)
+        print(f"{k + 1}/{len(faces)} {f.path}", flush=True)
     summary = {}
     for cls in ("real", "fake", "all"):
         rows = [f for f in per_face if cls in ("all", f["truth"])]

@@ -177,6 +177,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--out", default="runs/v4")
     ap.add_argument("--from", dest="start", default="runs/v4", help="continue: the run to go on from")
+    ap.add_argument("--epochs", type=int, default=CONTINUED["epochs"],
+                    help="continue: train until this epoch (20: one more warm-restart cycle after v4x's 12)")
     ap.add_argument("--run", default="runs/v4")
     ap.add_argument("--logo", default=None)
     ap.add_argument("--families", default=",".join(["none", *FAMILIES]))
@@ -213,7 +215,7 @@ def main() -> None:
                 shutil.copy(f, out / f.name)
             for name in ("last.pt", "history.json"):
                 shutil.copy(Path(args.start) / name, out / name)
-        _train(args.data, str(out), **CONTINUED)
+        _train(args.data, str(out), **{**CONTINUED, "epochs": args.epochs})
     elif args.what == "logo":
         for fam in args.families.split(","):  # "none": the same short recipe with every family, the reference
             _train(args.data, str(Path(args.out) / fam), exclude_families=[fam] if fam != "none" else None, **LOGO)

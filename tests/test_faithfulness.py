@@ -13,7 +13,8 @@ from fakelens.metrics import faithfulness_meta as M
 
 
 def test_module_is_numpy_only():
-    code = "import sys, fakelens.metrics.faithfulness, fakelens.metrics.faithfulness_meta; print('torch' in sys.modules)"
+    code = ("import sys, fakelens.metrics.faithfulness, fakelens.metrics.faithfulness_meta, "
+            "fakelens.metrics.audit_summary; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -172,7 +173,7 @@ def test_torch_planted_patch_model_through_the_numpy_api():
 
 
 def test_bootstrap_interval_of_the_mean():
-    from fakelens.explain.audit import bootstrap_mean
+    from fakelens.metrics.audit_summary import bootstrap_mean
 
     assert bootstrap_mean([0.3] * 5) == [0.3, 0.3] and bootstrap_mean([]) is None
     lo, hi = bootstrap_mean(np.random.default_rng(0).standard_normal(400))
@@ -180,7 +181,7 @@ def test_bootstrap_interval_of_the_mean():
 
 
 def test_ranking_puts_the_method_that_beats_random_first_and_only_it_passes():
-    from fakelens.explain.audit import rank_methods, summarize
+    from fakelens.metrics.audit_summary import rank_methods, summarize
 
     def face(d, i, rd=0.5, ri=0.5):
         return {"deletion_auc": d, "insertion_auc": i, "random": {"deletion_auc": rd, "insertion_auc": ri},
@@ -226,7 +227,8 @@ def test_audit_on_planted_faces_ranks_gradcam_with_intervals_per_source_and_clas
 
     from test_explain import PatchModel, planted
 
-    from fakelens.explain.audit import audit, format_groups, format_table
+    from fakelens.explain.audit import audit
+    from fakelens.metrics.audit_summary import format_groups, format_table
 
     model = PatchModel()
 

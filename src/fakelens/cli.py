@@ -566,7 +566,8 @@ def audit_explainers(
     view of where the model looks for fakes (average aligned Grad-CAM per class)."""
     _need_torch("audit-explainers")  # its sanity check randomises the torch model's weights
     from fakelens.detector import Detector
-    from fakelens.explain.audit import audit, format_groups, format_table, pick_faces, write_report
+    from fakelens.explain.audit import audit, pick_faces, write_report
+    from fakelens.metrics.audit_summary import format_groups, format_table
     from fakelens.explain.registry import explainer_class
     from fakelens.explain.run import parse_methods
 
