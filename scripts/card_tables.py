@@ -72,6 +72,22 @@ def main() -> None:
             change = ", ".join(f"{k}={x}" for k, x in a["variants"][name].items()) or "none (the recipe)"
             print(f"| {name} | {change} | {v['val_score']:.3f} | " + " | ".join(_f(v.get(k)) for k in keys) + " |")
 
+    shortcut = CARD_DIR / "validation-shortcut.json"
+    if shortcut.exists():  # `detection2.py shortcut-check`
+        runs = json.loads(shortcut.read_text())["runs"]
+        sources = sorted({k for r in runs.values() for k, v in r.items() if v.get("shortcut_baseline_auroc") is not None})
+        print("\n### Where sharpness carries no label (validation split: development numbers)\n")
+        print("AUROC / sharpness-matched AUROC (pictures in the matched subset); last row: the shortcut baseline.\n")
+        print("| run | " + " | ".join(sources) + " |")
+        print("|---" * (1 + len(sources)) + "|")
+        for name, r in runs.items():
+            print(f"| {name} | " + " | ".join(f"{_f(r[s]['auroc'])} / {_f(r[s].get('sharpness_matched_auroc'))} "
+                                              f"({r[s].get('sharpness_matched_n', '-')})" if s in r else "-"
+                                              for s in sources) + " |")
+        first = next(iter(runs.values()))
+        print("| shortcut baseline | " + " | ".join(_f(first[s].get("shortcut_baseline_auroc")) if s in first else "-"
+                                                  for s in sources) + " |")
+
     print("\n### Validation split, per epoch (development numbers: these chose the soup and threshold)\n")
     keys = sorted({k for h in training["history"] for k in h if k.startswith("val_auroc:")})
     print("| epoch | lr | train loss | val loss | mean per-source AUROC | " + " | ".join(k.split(":", 1)[1] for k in keys) + " |")

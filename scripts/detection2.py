@@ -5,6 +5,7 @@
     python scripts/detection2.py continue --data ../shared/data --from runs/v4 --out runs/v4x   # 8 more: shipped
     python scripts/detection2.py logo   --data ../shared/data --out runs/logo         # leave one generator out
     python scripts/detection2.py report --data ../shared/data --run runs/v4 --logo runs/logo
+    python scripts/detection2.py shortcut-check --runs runs/logo/none,runs/ablate/no-degrade   # validation only
 
 `report` writes src/fakelens/weights/card/<model>.json: per source on the test split (scored as
 `fakelens analyze` scores: every face, test-time flip, no face = not flagged) AUROC with a 95%
@@ -85,55 +86,86 @@ def _scores(model_path: Path, samples, cache, idx):
     return np.where(np.isnan(p), 0.0, p), meta
 
 
-def report(data: str, run: Path, logo: Path | None, compare: Path | None = None) -> dict:
-    import torch
-
+def _split_and_cache(data: str):
+    """The samples, the SEED split and the crop cache, as every run of this script sees them."""
     from fakelens.data import group_split
     from fakelens.data.cache import build_cache
-    from fakelens.metrics import binary_metrics, bootstrap_auroc
-    from fakelens.metrics.shortcut import matched_auroc, shortcut_baseline, shortcut_features
-    from fakelens.models import fake_and_kind, load_checkpoint
     from fakelens.train import TrainConfig
     from fakelens.train.trainer import load_samples
 
     cfg = TrainConfig(data=[data], **RECIPE)
     samples = load_samples(cfg)
-    split = group_split(samples, (4, 1, 1), SEED)
-    cache = build_cache(samples, cfg.input_size, cfg.crop_scale)
+    return samples, group_split(samples, (4, 1, 1), SEED), build_cache(samples, cfg.input_size, cfg.crop_scale)
+
+
+def source_rows(samples, cache, train_idx, idx, p, threshold: float) -> dict:
+    """Per source of the pictures `idx` scored `p`: AUROC with a group bootstrap interval, false positive
+    rate and recall at the threshold, faces not found, the shortcut baseline (sharpness and JPEG quality
+    of the largest face, fitted on `train_idx`) and the AUROC on a sharpness-matched subset."""
+    from fakelens.metrics import binary_metrics, bootstrap_auroc
+    from fakelens.metrics.shortcut import matched_auroc, shortcut_baseline, shortcut_features
+
+    y = np.array([samples[i].label for i in idx])
+    src = np.array([samples[i].source for i in idx])
+    groups = np.array([samples[i].group for i in idx])
+
+    def feats(ids):
+        have = [i for i in ids if cache.face_found[i]]
+        return have, shortcut_features(np.stack([cache.crops[cache.first[i]] for i in have]),
+                                       [samples[i].path for i in have])
+
+    train_have, train_x = feats(train_idx)
+    have, x = feats(idx)
+    at = {i: k for k, i in enumerate(have)}
+    train_src = np.array([samples[i].source for i in train_have])
+    train_y = np.array([samples[i].label for i in train_have])
+    rows = {}
+    for name in ["all", *sorted(set(src))]:
+        m = np.ones(len(idx), bool) if name == "all" else src == name
+        r = binary_metrics(y[m], p[m], threshold)
+        row = {"n": r["n"], "fakes": r["n_fake"], "auroc": r["auroc"], "ci95": bootstrap_auroc(y[m], p[m], groups[m]),
+               "false_positive_rate": r["false_positive_rate"], "recall": r["recall"],
+               "no_face": int(sum(not cache.face_found[i] for i, k in zip(idx, m) if k))}
+        if name != "all" and r["auroc"] is not None:
+            tr = train_src == name
+            te = np.array([k for k, i in enumerate(idx) if m[k] and i in at])
+            xt = x[[at[idx[k]] for k in te]]
+            row["shortcut_baseline_auroc"] = shortcut_baseline(train_x[tr], train_y[tr], xt, y[te])
+            row["sharpness_matched_auroc"], row["sharpness_matched_n"] = matched_auroc(p[te], xt[:, 0], y[te])
+        rows[name] = row
+    return rows
+
+
+def shortcut_check(data: str, runs: list[Path]) -> dict:
+    """The shortcut columns of `report` on the validation split, for each run's best weights: does a
+    recipe hold up where sharpness carries no label (issue 15)? Validation only: it may inform choices."""
+    samples, split, cache = _split_and_cache(data)
+    val = [i for i in split["val"] if cache.readable[i]]
+    out = {}
+    for run in runs:
+        p, meta = _scores(run / "best.safetensors", samples, cache, val)
+        out[str(run)] = source_rows(samples, cache, split["train"], val, p, float(meta.get("threshold", 0.5)))
+        print(run, {str(k): (round(v["auroc"], 3) if v["auroc"] else None, v.get("sharpness_matched_auroc"))
+                    for k, v in out[str(run)].items()}, flush=True)
+    return out
+
+
+def report(data: str, run: Path, logo: Path | None, compare: Path | None = None) -> dict:
+    import torch
+
+    from fakelens.metrics import binary_metrics
+    from fakelens.models import fake_and_kind, load_checkpoint
+
+    samples, split, cache = _split_and_cache(data)
     model, meta = load_checkpoint(run / "best.safetensors")
     threshold = float(meta["threshold"])
     test = [i for i in split["test"] if cache.readable[i]]
     p, _ = _scores(run / "best.safetensors", samples, cache, test)
     y = np.array([samples[i].label for i in test])
     src = np.array([samples[i].source for i in test])
-    groups = np.array([samples[i].group for i in test])
 
-    # Shortcut features of the largest face (train split to fit, test split to measure).
-    def feats(idx):
-        have = [i for i in idx if cache.face_found[i]]
-        return have, shortcut_features(np.stack([cache.crops[cache.first[i]] for i in have]),
-                                       [samples[i].path for i in have])
-
-    train_have, train_x = feats(split["train"])
-    test_have, test_x = feats(test)
-    at = {i: k for k, i in enumerate(test_have)}
-    train_src = np.array([samples[i].source for i in train_have])
-    train_y = np.array([samples[i].label for i in train_have])
-
-    out = {"model": meta.get("soup"), "threshold": threshold, "seed": SEED, "test_pictures": len(test), "sources": {}}
-    for name in ["all", *sorted(set(src))]:
-        m = np.ones(len(test), bool) if name == "all" else src == name
-        r = binary_metrics(y[m], p[m], threshold)
-        row = {"n": r["n"], "fakes": r["n_fake"], "auroc": r["auroc"], "ci95": bootstrap_auroc(y[m], p[m], groups[m]),
-               "false_positive_rate": r["false_positive_rate"], "recall": r["recall"],
-               "no_face": int(sum(not cache.face_found[i] for i, k in zip(test, m) if k))}
-        if name != "all" and r["auroc"] is not None:
-            tr = train_src == name
-            te = np.array([k for k, i in enumerate(test) if m[k] and i in at])
-            xt = test_x[[at[test[k]] for k in te]]
-            row["shortcut_baseline_auroc"] = shortcut_baseline(train_x[tr], train_y[tr], xt, y[te])
-            row["sharpness_matched_auroc"], row["sharpness_matched_n"] = matched_auroc(p[te], xt[:, 0], y[te])
-        out["sources"][name] = row
+    out = {"model": meta.get("soup"), "threshold": threshold, "seed": SEED, "test_pictures": len(test),
+           "sources": source_rows(samples, cache, split["train"], test, p, threshold)}
 
     # The kind of fake, for test fakes called fake whose kind is known.
     fakes = [k for k, i in enumerate(test) if samples[i].label == 1 and p[k] >= threshold
@@ -173,7 +205,9 @@ def report(data: str, run: Path, logo: Path | None, compare: Path | None = None)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["ablate", "train", "continue", "logo", "report"])
+    ap.add_argument("what", choices=["ablate", "train", "continue", "logo", "report", "shortcut-check"])
+    ap.add_argument("--runs", default="runs/logo/none,runs/ablate/no-degrade",
+                    help="shortcut-check: run folders to score on the validation split")
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--out", default="runs/v4")
     ap.add_argument("--from", dest="start", default="runs/v4", help="continue: the run to go on from")
@@ -216,6 +250,11 @@ def main() -> None:
             for name in ("last.pt", "history.json"):
                 shutil.copy(Path(args.start) / name, out / name)
         _train(args.data, str(out), **{**CONTINUED, "epochs": args.epochs})
+    elif args.what == "shortcut-check":
+        runs = [Path(r) for r in args.runs.split(",")]
+        result = shortcut_check(args.data, runs)
+        CARD_DIR.mkdir(parents=True, exist_ok=True)
+        (CARD_DIR / "validation-shortcut.json").write_text(json.dumps({"split": "val", "runs": result}, indent=1) + "\n")
     elif args.what == "logo":
         for fam in args.families.split(","):  # "none": the same short recipe with every family, the reference
             _train(args.data, str(Path(args.out) / fam), exclude_families=[fam] if fam != "none" else None, **LOGO)
