@@ -46,6 +46,7 @@ ABLATIONS = {
     "sbi-fixed-ratio": dict(sbi={"blend_ratios": [1.0]}),
     "no-sbi": dict(sbi_ratio=0.0),
     "no-degrade": dict(degrade=0.0),
+    "sbi-full-seed2": dict(seed=SEED + 1, split_seed=SEED),  # the recipe again with another seed, on the same split: run-to-run noise
     "lite0-224": dict(input_size=224),
     "lite1-192": dict(arch="efficientnet-lite1", input_size=192),
 }

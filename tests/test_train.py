@@ -100,6 +100,26 @@ def test_pictures_without_a_face_are_no_face_not_whole_image_stand_ins(tmp_path)
     assert m["no_face"] == m["n"] == 12 and m["recall"] == 0.0 and m["false_positive_rate"] == 0.0
 
 
+def test_another_training_seed_keeps_the_split(tmp_path):
+    """`split_seed` fixes the split while `seed` changes the run (run-to-run noise on one split); the
+    checkpoint records the split's seed, so `model_split` draws that split again."""
+    from fakelens.data.samples import model_split
+    from fakelens.data.split import group_split
+    from fakelens.runtime import read_meta
+
+    data = make_dataset(tmp_path / "toy", n_groups=24)
+    cfg = TrainConfig(data=[str(data)], out=str(tmp_path / "run"), arch="tiny-cnn", input_size=64, epochs=1,
+                      warmup_epochs=0, sbi_ratio=0.0, cache_dir=str(tmp_path / "cache"), progress=False,
+                      whole_image=True, evaluate_test=False, seed=7, split_seed=3)
+    train(cfg)
+    meta = read_meta(tmp_path / "run" / "best.safetensors")
+    assert meta["seed"] == 3 and meta["train_seed"] == 7
+    samples, val = model_split([str(data)], meta, "val", progress=False)
+    assert val == group_split(samples, (4, 1, 1), 3)["val"] != group_split(samples, (4, 1, 1), 7)["val"]
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert sorted(split["val"]) == sorted(samples[i].path for i in val)
+
+
 def test_plain_class_folders(tmp_path):
     root = tmp_path / "folders"
     for label in ("real", "fake"):

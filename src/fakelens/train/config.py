@@ -41,6 +41,7 @@ class TrainConfig(RunConfig):
     balance: bool = True  # draw each (source, class) in proportion to the square root of its size
     video_frames: int = 24  # frames per clip when the data folders hold clips (0: images only)
     split: tuple[int, int, int] = (4, 1, 1)
+    split_seed: int | None = None  # the split's seed (default: `seed`); another `seed` on one split measures run-to-run noise
     folds: int = 0
     workers: int = 0
     threads: int | None = None

@@ -170,7 +170,8 @@ def train(cfg: TrainConfig) -> TrainResult | list[TrainResult]:
                                      whole_image=cfg.whole_image)
     # The split is drawn over every sample before anything is left out, so a leave-one-generator-out
     # run keeps the same test set as the full run.
-    splits = group_kfold(samples, cfg.folds, cfg.seed) if cfg.folds > 1 else [group_split(samples, cfg.split, cfg.seed)]
+    split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
+    splits = group_kfold(samples, cfg.folds, split_seed) if cfg.folds > 1 else [group_split(samples, cfg.split, split_seed)]
     results = []
     for k, split in enumerate(splits):
         out = Path(cfg.out) / f"fold{k}" if len(splits) > 1 else Path(cfg.out)
@@ -268,7 +269,8 @@ def _train_one(cfg: TrainConfig, samples, cache, eval_cache, split: dict, out: P
 
     model = model.to(memory_format=torch.channels_last)  # 1.3-1.8x faster steps on this CPU (bench_train.py)
     # Enough to draw the same split again (fakelens.data.samples.model_split): data sources, clip frames, seed.
-    meta = {"crop_scale": cfg.crop_scale, "sources": sorted({samples[i].source for i in train_idx}), "seed": cfg.seed,
+    meta = {"crop_scale": cfg.crop_scale, "sources": sorted({samples[i].source for i in train_idx}),
+            "seed": cfg.seed if cfg.split_seed is None else cfg.split_seed, "train_seed": cfg.seed,
             "data_sources": cfg.sources, "video_frames": 0 if cfg.whole_image else cfg.video_frames,
             "split": list(cfg.split),
             "face_detector": "whole image" if cfg.whole_image else cfg.face_detector, "flip": True}
