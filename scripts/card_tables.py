@@ -36,8 +36,25 @@ def main() -> None:
         config = json.loads((args.training / "config.json").read_text())
         training_file.write_text(json.dumps({"config": config, "history": history, "choices": choices}, indent=1) + "\n")
     training = json.loads(training_file.read_text())
-    card = json.loads((CARD_DIR / f"{args.name}.json").read_text())
 
+    card_file = CARD_DIR / f"{args.name}.json"  # from `detection2.py report`; a run not reported yet has none
+    if card_file.exists():
+        _reported_tables(json.loads(card_file.read_text()))
+
+    print("\n### Validation split, per epoch (development numbers: these chose the soup and threshold)\n")
+    keys = sorted({k for h in training["history"] for k in h if k.startswith("val_auroc:")})
+    print("| epoch | lr | train loss | val loss | mean per-source AUROC | " + " | ".join(k.split(":", 1)[1] for k in keys) + " |")
+    print("|---" * (5 + len(keys)) + "|")
+    for h in training["history"]:
+        print(f"| {h['epoch']} | {h['lr']:.2e} | {h['train_loss']:.3f} | {h['val_loss']:.3f} | {h['val_score']:.3f} | "
+              + " | ".join(_f(h.get(k)) for k in keys) + " |")
+    c = training["choices"]
+    print(f"\nSoup: {', '.join(c['soup'])}; validation mean per-source AUROC of the soup {c['validation']['val_score']:.3f}; "
+          f"threshold {c['threshold']:.4f} ({c['threshold_rule']}).")
+
+
+def _reported_tables(card: dict) -> None:
+    """The test split's tables, then the ablations' and the validation shortcut check's."""
     print("### Test split (held out before training, scored once)\n")
     print("| source | pictures | fakes | AUROC [95% CI over groups] | FPR at threshold | recall at threshold "
           "| no face | shortcut baseline AUROC | sharpness-matched AUROC (n) |")
@@ -87,17 +104,6 @@ def main() -> None:
         first = next(iter(runs.values()))
         print("| shortcut baseline | " + " | ".join(_f(first[s].get("shortcut_baseline_auroc")) if s in first else "-"
                                                   for s in sources) + " |")
-
-    print("\n### Validation split, per epoch (development numbers: these chose the soup and threshold)\n")
-    keys = sorted({k for h in training["history"] for k in h if k.startswith("val_auroc:")})
-    print("| epoch | lr | train loss | val loss | mean per-source AUROC | " + " | ".join(k.split(":", 1)[1] for k in keys) + " |")
-    print("|---" * (5 + len(keys)) + "|")
-    for h in training["history"]:
-        print(f"| {h['epoch']} | {h['lr']:.2e} | {h['train_loss']:.3f} | {h['val_loss']:.3f} | {h['val_score']:.3f} | "
-              + " | ".join(_f(h.get(k)) for k in keys) + " |")
-    c = training["choices"]
-    print(f"\nSoup: {', '.join(c['soup'])}; validation mean per-source AUROC of the soup {c['validation']['val_score']:.3f}; "
-          f"threshold {c['threshold']:.4f} ({c['threshold_rule']}).")
 
 
 if __name__ == "__main__":

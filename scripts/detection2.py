@@ -253,9 +253,11 @@ def main() -> None:
         _train(args.data, str(out), **{**CONTINUED, "epochs": args.epochs})
     elif args.what == "shortcut-check":
         runs = [Path(r) for r in args.runs.split(",")]
-        result = shortcut_check(args.data, runs)
+        path = CARD_DIR / "validation-shortcut.json"  # runs scored before keep their rows: it fills in steps
+        done = json.loads(path.read_text())["runs"] if path.exists() else {}
+        done.update(shortcut_check(args.data, runs))
         CARD_DIR.mkdir(parents=True, exist_ok=True)
-        (CARD_DIR / "validation-shortcut.json").write_text(json.dumps({"split": "val", "runs": result}, indent=1) + "\n")
+        path.write_text(json.dumps({"split": "val", "runs": done}, indent=1) + "\n")
     elif args.what == "logo":
         for fam in args.families.split(","):  # "none": the same short recipe with every family, the reference
             _train(args.data, str(Path(args.out) / fam), exclude_families=[fam] if fam != "none" else None, **LOGO)
