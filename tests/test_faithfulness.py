@@ -197,6 +197,28 @@ def test_ranking_puts_the_method_that_beats_random_first_and_only_it_passes():
     assert rows["good"]["gain_ci"][0] > 0.5 and rows["good"]["deletion_ratio"] > 2
 
 
+def test_an_audit_in_steps_keeps_earlier_methods_of_the_same_weights_and_faces(tmp_path):
+    pytest.importorskip("torch")  # fakelens.explain.audit runs the torch models
+    from fakelens.explain.audit import with_earlier_rows, write_report
+    from fakelens.metrics.audit_summary import rank_methods, summarize
+
+    def rows(name, deletion):
+        per_face = [{"deletion_auc": deletion + 0.01 * k, "insertion_auc": 0.8,
+                     "random": {"deletion_auc": 0.5, "insertion_auc": 0.5}, "robustness": None, "sanity": None,
+                     "seconds": 1.0} for k in range(10)]
+        return rank_methods({name: summarize(per_face, boot=100)})
+
+    faces = [("a.png",), ("b.png",)]
+    write_report(rows("weak", 0.45), faces, tmp_path, "w1")
+    merged = with_earlier_rows(rows("strong", 0.1), faces, tmp_path, "w1")
+    assert list(merged) == ["strong", "weak"] and [r["rank"] for r in merged.values()] == [1, 2]
+    write_report(merged, faces, tmp_path, "w1")
+    again = with_earlier_rows(rows("weak", 0.05), faces, tmp_path, "w1")  # a method run again: the new rows
+    assert list(again) == ["weak", "strong"] and again["weak"]["deletion_auc"] < 0.1
+    assert list(with_earlier_rows(rows("x", 0.2), faces, tmp_path, "w2")) == ["x"]  # other weights
+    assert list(with_earlier_rows(rows("x", 0.2), faces[:1], tmp_path, "w1")) == ["x"]  # other faces
+
+
 def test_audit_uses_the_models_own_split_and_spreads_over_sources(tmp_path):
     from PIL import Image
 

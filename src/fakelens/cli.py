@@ -550,7 +550,7 @@ def explain(
 @app.command("audit-explainers")
 def audit_explainers(
     data: Annotated[list[Path], typer.Argument(help="Labelled image dataset folders.", show_default=False)],
-    out_dir: Annotated[Path, typer.Option("--out", help="Where audit.md and audit.json go.")] = Path("audit"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Where audit.md and audit.json go; an earlier audit there of the same weights and faces keeps its other methods' rows.")] = Path("audit"),
     faces: Annotated[int, typer.Option(help="Faces to audit, spread over sources and classes.")] = 100,
     method: Annotated[str, typer.Option("--method", help="Method name(s), comma-separated, or all.")] = "all",
     split: Annotated[str, typer.Option(help="val, test, train (the model's own group-aware split, as `fakelens train` drew it) or all.")] = "val",
@@ -566,7 +566,7 @@ def audit_explainers(
     view of where the model looks for fakes (average aligned Grad-CAM per class)."""
     _need_torch("audit-explainers")  # its sanity check randomises the torch model's weights
     from fakelens.detector import Detector
-    from fakelens.explain.audit import audit, pick_faces, write_report
+    from fakelens.explain.audit import audit, pick_faces, with_earlier_rows, write_report
     from fakelens.metrics.audit_summary import format_groups, format_table
     from fakelens.explain.registry import explainer_class
     from fakelens.explain.run import parse_methods
@@ -589,8 +589,9 @@ def audit_explainers(
         fail(str(e))
     if not chosen:
         fail("no face found in the chosen samples")
-    rows = audit(det, chosen, methods, attack=attack, checks=extra)
-    path = write_report(rows, chosen, out_dir)
+    weights = (getattr(det, "meta", None) or {}).get("tensors_sha256")  # which weights: an earlier audit of them is kept
+    rows = with_earlier_rows(audit(det, chosen, methods, attack=attack, checks=extra), chosen, out_dir, weights)
+    path = write_report(rows, chosen, out_dir, weights)
     out.print(f"{len(chosen)} faces from {split} split; table in {path}")
     out.print(format_table(rows), highlight=False, soft_wrap=True)
     out.print(format_groups(rows), highlight=False, soft_wrap=True)

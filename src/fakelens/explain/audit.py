@@ -140,10 +140,27 @@ def audit(det: Detector, faces: list[tuple], methods: list[str] | None = None,
     return rank_methods(rows)
 
 
-def write_report(rows: dict, faces, out: Path) -> Path:
+def with_earlier_rows(rows: dict, faces: list[tuple], out: Path, weights: str | None) -> dict:
+    """This audit's rows beside those of an earlier audit in `out` of the same weights on the same
+    faces (a method in both: this run's), ranked together, so a long audit can run a few methods at a
+    time. Anything else in `out` is replaced, not merged."""
+    path = out / "audit.json"
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return rows
+    if weights is None or earlier.get("weights") != weights or earlier.get("faces") != [f[0] for f in faces]:
+        return rows
+    unranked = {m: {k: v for k, v in r.items() if k not in ("rank", "passes")}
+                for m, r in {**earlier.get("methods", {}), **rows}.items()}
+    return rank_methods(unranked)
+
+
+def write_report(rows: dict, faces, out: Path, weights: str | None = None) -> Path:
+    """audit.json (the faces, the weights' digest, every method's rows) and audit.md (the tables)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(json.dumps({"faces": [f[0] for f in faces], "methods": rows}, indent=1,
-                                               default=lambda o: str(o)))
+    (out / "audit.json").write_text(json.dumps({"faces": [f[0] for f in faces], "weights": weights, "methods": rows},
+                                               indent=1, default=lambda o: str(o)))
     table = format_table(rows) + "\n\n" + format_groups(rows)
     (out / "audit.md").write_text(table + "\n")
     return out / "audit.md"
