@@ -62,9 +62,12 @@ def test_cli_train_evaluate_and_summary(tmp_path, monkeypatch):
     data = make_dataset(tmp_path / "toy", n_groups=30)
     r = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "run"), "--arch", "tiny-cnn", "--input-size", "64",
                             "--epochs", "2", "--warmup-epochs", "1", "--sbi-ratio", "0", "--batch-size", "16",
-                            "--whole-image"])
+                            "--whole-image", "--seed", "5", "--split-seed", "0"])
     assert r.exit_code == 0, r.output
     ckpt = tmp_path / "run" / "best.safetensors"
+    from fakelens.runtime import read_meta
+
+    assert (read_meta(ckpt)["seed"], read_meta(ckpt)["train_seed"]) == (0, 5)  # the split's seed, the run's
     r = runner.invoke(app, ["evaluate", str(data), "--model", str(ckpt), "--format", "json", "--whole-image"])
     assert r.exit_code == 0, r.output
     metrics = json.loads(r.stdout)[str(ckpt)]

@@ -404,6 +404,7 @@ def train(
     split: Annotated[str, typer.Option(help="train:val:test ratios, group-aware.")] = "4:1:1",
     folds: Annotated[int, typer.Option(help="k-fold cross-validation (k > 1) instead of one split.")] = T.folds,
     seed: int = T.seed,
+    split_seed: Annotated[Optional[int], typer.Option(help="The split's seed (default: --seed): another --seed on one split measures run-to-run noise.")] = T.split_seed,
     max_samples: Annotated[Optional[int], typer.Option(help="Use a random subset (quick trials).")] = None,
     workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = T.workers,
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Every picture is already a face crop (no detection, as analyze --whole-image).")] = False,
@@ -430,7 +431,7 @@ def train(
                       crop_scale=crop_scale, epochs=epochs, batch_size=batch_size, lr=lr, warmup_epochs=warmup_epochs,
                       freeze_blocks=freeze_blocks, sbi_ratio=sbi_ratio, sbi=sbi, degrade=degrade,
                       manipulation=manipulation, video_frames=video_frames, max_fpr=max_fpr, soup=soup, split=ratios,
-                      folds=folds, seed=seed, max_samples=max_samples, workers=workers, whole_image=whole_image,
+                      folds=folds, seed=seed, split_seed=split_seed, max_samples=max_samples, workers=workers, whole_image=whole_image,
                       face_detector=face_detector)
     try:
         results = run_train(cfg)
