@@ -568,9 +568,9 @@ def audit_explainers(
     _need_torch("audit-explainers")  # its sanity check randomises the torch model's weights
     from fakelens.detector import Detector
     from fakelens.explain.audit import audit, pick_faces, with_earlier_rows, write_report
-    from fakelens.metrics.audit_summary import format_groups, format_table
     from fakelens.explain.registry import explainer_class
     from fakelens.explain.run import parse_methods
+    from fakelens.metrics.audit_summary import format_groups, format_table
 
     extra = tuple(c for c in checks.split(",") if c and c != "none")
     if faces < 1 or split not in ("test", "val", "train", "all") or set(extra) - {"robustness", "sanity"}:
