@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from skimage import data
 
@@ -124,9 +124,11 @@ def test_whole_image_crop():
     w=st.integers(20, 400), h=st.integers(20, 400), cx=st.floats(-50, 450), cy=st.floats(-50, 450),
     face=st.floats(2, 500), scale=st.sampled_from([1.3, 2.0]),
 )
+@example(w=20, h=20, cx=0.0, cy=14.174552245418255, face=5.0, scale=1.3)  # float32 extent 5.000001: side 7, not 6
 def test_square_always_inside_image(w, h, cx, cy, face, scale):
     lm = np.array([[cx - face / 2, cy - face / 2], [cx + face / 2, cy + face / 2]], np.float32)
     x0, y0, x1, y1 = square_around(lm, scale, w, h)
     assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
     assert x1 - x0 == y1 - y0
-    assert x1 - x0 == min(round(min(scale * face, w, h)), w, h)
+    extent = float((lm.max(0) - lm.min(0)).max())  # in float32, as the landmarks are (5.0 can become 5.000001)
+    assert x1 - x0 == min(round(min(scale * extent, w, h)), w, h)
