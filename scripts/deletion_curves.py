@@ -6,9 +6,10 @@ Issue 17 asks the most faithful map to delete 1.5x better than random; the 100-f
 variant as the records (`patch:16`, MoRF, ROAD fill) and steps as `fakelens audit-explainers`.
 
     .venv/bin/python scripts/deletion_curves.py ../shared/data --faces 100
-    .venv/bin/python scripts/deletion_curves.py ../shared/data --faces 100 --fill blur --name deletion-curves-blur-v4-100val
+    .venv/bin/python scripts/deletion_curves.py ../shared/data --faces 100 --fill blur
 
-Writes benchmarks/results/deletion-curves-v4-100val.{json,png} (or --name) and prints the mean curves.
+Writes benchmarks/results/deletion-curves[-FILL]-VERSION-100val.{json,png} (VERSION from the model's name,
+e.g. v5; or --name) and prints the mean curves.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def main() -> None:
     ap.add_argument("--faces", type=int, default=100)
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--fill", default=None, help="the removed units' fill (default: the records' variant, ROAD)")
-    ap.add_argument("--name", default="deletion-curves-v4-100val")
+    ap.add_argument("--name", default=None, help="output name (default from the fill and the model's version)")
     args = ap.parse_args()
     from fakelens.detector import Detector
     from fakelens.explain.audit import pick_faces, prepare_faces
@@ -53,11 +54,13 @@ def main() -> None:
         summary[cls] = {"faces": len(rows), "x": np.mean([f["x"] for f in rows], 0).round(4).tolist(),
                         **{key: np.mean([f[key] for f in rows], 0).round(4).tolist()
                            for key in per_face[0] if key.endswith(("_deletion", "_insertion"))}}
+    name = args.name or "-".join(["deletion-curves", *([args.fill] if args.fill else []),
+                                  det.name.rsplit("-", 1)[-1], f"{len(faces)}val"])
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.name}.json").write_text(json.dumps({"model": det.name, "steps": args.steps,
+    (OUT / f"{name}.json").write_text(json.dumps({"model": det.name, "steps": args.steps,
                                                        "fill": args.fill or DEFAULT["fill"], "mean": summary,
                                                        "per_face": per_face}) + "\n")
-    plot(summary, OUT / f"{args.name}.png")
+    plot(summary, OUT / f"{name}.png")
     for cls, s in summary.items():
         print(f"\n{cls} ({s['faces']} faces), removed fraction: " + " ".join(f"{v:.2f}" for v in s["x"]))
         for key in ("gradcam_deletion", "random_deletion", "centre_deletion", "gradcam_insertion", "random_insertion",
