@@ -58,8 +58,8 @@ def main() -> None:
                                   det.name.rsplit("-", 1)[-1], f"{len(faces)}val"])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps({"model": det.name, "steps": args.steps,
-                                                       "fill": args.fill or DEFAULT["fill"], "mean": summary,
-                                                       "per_face": per_face}) + "\n")
+                                                  "fill": args.fill or DEFAULT["fill"], "mean": summary,
+                                                  "per_face": per_face}) + "\n")
     plot(summary, OUT / f"{name}.png")
     for cls, s in summary.items():
         print(f"\n{cls} ({s['faces']} faces), removed fraction: " + " ".join(f"{v:.2f}" for v in s["x"]))
