@@ -5,6 +5,8 @@ the pipeline's throughput in one process, each beside something measured in the 
   720p clip (new process, models loaded, history saved as by default), in interleaved rounds (median);
   whether torch was imported; and the cold photo again beside one busy process per core (a shared
   server), as a ratio to the quiet photo;
+- the floor under the crops: a new process that only loads the image model and scores 200 crops
+  already in memory (no CLI, no decoding, no history), the least any command line could take;
 - throughput: crops/s of `Analyzer.analyze_many` on 200 crop files (--whole-image) against the model
   alone (ONNX Runtime, the same flip, batches of 32) on the same crops already in memory.
 
@@ -31,12 +33,16 @@ OUT = Path(__file__).resolve().parent / "results" / "analyze.json"
 # Runs the CLI in this interpreter and reports, on stderr, whether torch was imported by the end.
 RUN = ("import atexit, sys; atexit.register(lambda: print('TORCH-IMPORTED', 'torch' in sys.modules, file=sys.stderr)); "
        "sys.argv = ['fakelens'] + sys.argv[1:]; from fakelens.cli import main; main()")
+# The floor under `analyze` of N crops: a new process, the model loaded as the CLI loads it, N crops from memory.
+FLOOR = ("import sys; import numpy as np; from fakelens.paths import default_model_path; "
+         "from fakelens.runtime import ImageModel; m = ImageModel(default_model_path()); "
+         "m.scores(np.random.default_rng(0).integers(0, 256, (int(sys.argv[1]), m.input_size, m.input_size, 3), np.uint8))")
 
 
-def cold(args: list[str], env: dict) -> tuple[float, bool]:
-    """Wall seconds of a new process running `fakelens ARGS`, and whether it imported torch."""
+def cold(args: list[str], env: dict, code: str = RUN) -> tuple[float, bool]:
+    """Wall seconds of a new process running `fakelens ARGS` (or `code` with ARGS), and whether it imported torch."""
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t
     if r.returncode not in (0, 1):
         raise SystemExit(f"fakelens {' '.join(args)} failed: {r.stderr[-500:]}")
@@ -79,7 +85,7 @@ def main() -> None:
     # slows every case alike; the median of each case over the rounds.
     cases = {"help": ["--help"], "photo": ["analyze", str(photo)],
              "crops": ["analyze", "--whole-image", "--format", "json", *crop_paths], "clip": ["analyze", str(clip)]}
-    times: dict[str, list[float]] = {k: [] for k in [*cases, "photo_loaded"]}
+    times: dict[str, list[float]] = {k: [] for k in [*cases, "floor", "photo_loaded"]}
     torch_seen: dict[str, bool] = {k: False for k in cases}
     for round_ in range(args.repeat + 1):
         for name, argv in cases.items():
@@ -87,6 +93,9 @@ def main() -> None:
             torch_seen[name] |= imported
             if round_:
                 times[name].append(sec)
+        floor_s = cold([str(args.crops)], env, FLOOR)[0]
+        if round_:
+            times["floor"].append(floor_s)
         if round_:
             neighbours = busy_neighbours()
             try:
@@ -101,6 +110,9 @@ def main() -> None:
                                                  "imports_torch": torch_seen["photo"]}
     rows[f"fakelens analyze --whole-image {args.crops} crops (cold)"] = {
         "seconds": crops_s, "x_one_photo": crops_s / photo_s, "imports_torch": torch_seen["crops"]}
+    floor_s = statistics.median(times["floor"])
+    rows[f"floor: a new process scoring {args.crops} crops from memory (model load and scoring only)"] = {
+        "seconds": floor_s, "x_one_photo": floor_s / photo_s}
     rows["fakelens analyze 15 s 720p clip (cold)"] = {"seconds": clip_s, "x_help": clip_s / help_s,
                                                       "imports_torch": torch_seen["clip"]}
     loaded_s = statistics.median(times["photo_loaded"])

@@ -156,6 +156,46 @@ def test_bad_videos_do_not_stop_the_run(clips, tiny_checkpoint, tiny_video_model
     assert recs[2]["label"] != "error" and recs[3]["label"] != "error"
 
 
+def test_read_ahead_gives_the_same_records_and_decodes_once(clips, tiny_checkpoint, tiny_video_model, tmp_path,
+                                                          monkeypatch):
+    """A cold CLI decodes its first video while the models load: the same record as decoding after them,
+    the file decoded once, and a damaged file the same one-line error."""
+    import fakelens.video.analyze as video_analyze
+    import fakelens.video.decode as decode
+    from fakelens.pipeline import AnalysisOptions, Analyzer
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(str(args[0]))
+        return read_video(*args, **kwargs)
+
+    monkeypatch.setattr(decode, "read_video", counted)
+    monkeypatch.setattr(video_analyze, "read_video", counted)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    options = AnalysisOptions(model=str(tiny_checkpoint), video_model=str(tiny_video_model), frames=12)
+
+    def records(read_ahead: bool) -> list[dict]:
+        out = []
+        for path in (clips["fake"], tmp_path / "empty.mp4"):
+            analyzer = Analyzer(options)
+            if read_ahead:
+                analyzer.read_ahead(path)
+                assert list(analyzer._ahead) == [str(path)]  # decoding before any model is loaded
+            out.append({k: v for k, v in analyzer.analyze(path).record.to_dict().items() if k != "seconds"})
+            analyzer.read_ahead(clips["real"])  # loaded models: nothing is read ahead
+            assert not analyzer._ahead
+        return out
+
+    plain = records(read_ahead=False)
+    assert calls == [str(clips["fake"]), str(tmp_path / "empty.mp4")]
+    calls.clear()
+    ahead = records(read_ahead=True)
+    assert calls == [str(clips["fake"]), str(tmp_path / "empty.mp4")]  # each file once, ahead of the models
+    assert ahead == plain and plain[0]["label"] in ("real", "fake") and len(plain[0]["frames"]) >= 10
+    assert plain[1]["label"] == "error" and "empty file" in plain[1]["error"]
+
+
 def test_video_model_refuses_another_frame_model(tiny_video_model, tmp_path):
     from fakelens.detector import Detector
     from fakelens.errors import ModelError

@@ -95,6 +95,7 @@ def analyze(
         explain = ",".join(default_methods())  # a report always shows evidence: the validated defaults unless told otherwise
     methods = _methods(explain) if explain else []
     analyzer = Analyzer(options)
+    analyzer.read_ahead(paths[0])  # a first video decodes on another core while the models load
     try:
         det = analyzer.images
     except FakelensError as e:

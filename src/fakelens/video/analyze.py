@@ -118,19 +118,21 @@ class VideoDetector:
 
     def analyze(self, path: str | os.PathLike, num_frames: int | None = None, every: int | None = None,
                 fps: float | None = None, stages: dict | None = None, details: list | None = None,
-                budget_s: float | None = None, key_frame: list | None = None) -> Analysis:
+                budget_s: float | None = None, key_frame: list | None = None, decoded=None) -> Analysis:
         """Analyze one video file. Never raises for bad input: returns label 'error' with a one-line reason
         (also when it takes longer than `budget_s` seconds, if given).
 
         `stages`, when given, receives the seconds spent in decode/detect/crop/classify/sequence;
         `details`, when given, receives one `TrackData` per track (crops and features, for explainers);
-        `key_frame`, when given, receives the decoded frame of the most suspicious face (for reports).
+        `key_frame`, when given, receives the decoded frame of the most suspicious face (for reports);
+        `decoded`, when given, is called for the sampled frames instead of reading them here (a decode
+        already under way: `Analyzer.read_ahead`), and may raise as `read_video` does.
         """
         t0 = time.perf_counter()
         try:
             with time_budget(budget_s, path):
                 clock = time.perf_counter()
-                frames, info = read_video(path, num_frames or self.num_frames, every, fps)
+                frames, info = decoded() if decoded else read_video(path, num_frames or self.num_frames, every, fps)
                 timing = {"decode": time.perf_counter() - clock}
                 result = self._analyze_frames(str(path), frames, info, timing, details)
             if key_frame is not None and result.frames:
