@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_IMAGE_MODEL = "fakelens-lite0-v5"
-DEFAULT_VIDEO_MODEL = "fakelens-video-lstm-v4"
+DEFAULT_IMAGE_MODEL = "fakelens-lite0-v6"
+DEFAULT_VIDEO_MODEL = "fakelens-video-lstm-v5"
 
 
 def default_model_path() -> Path:
