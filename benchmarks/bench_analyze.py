@@ -96,7 +96,6 @@ def main() -> None:
         floor_s = cold([str(args.crops)], env, FLOOR)[0]
         if round_:
             times["floor"].append(floor_s)
-        if round_:
             neighbours = busy_neighbours()
             try:
                 times["photo_loaded"].append(cold(cases["photo"], env)[0])
