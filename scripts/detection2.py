@@ -2,9 +2,11 @@
 
     python scripts/detection2.py ablate --data ../shared/data --out runs/ablate      # recipe choices, on validation
     python scripts/detection2.py train  --data ../shared/data --out runs/v4           # the first 4 epochs
-    python scripts/detection2.py continue --data ../shared/data --from runs/v4 --out runs/v4x   # 8 more: shipped
+    python scripts/detection2.py continue --data ../shared/data --from runs/v4 --out runs/v4x   # 8 more: v4
+    python scripts/detection2.py continue --from runs/v4x --out runs/v5x --epochs 20             # v5
+    python scripts/detection2.py continue --from runs/v5x --out runs/v6x --epochs 28             # v6, shipped
     python scripts/detection2.py logo   --data ../shared/data --out runs/logo         # leave one generator out
-    python scripts/detection2.py report --data ../shared/data --run runs/v4 --logo runs/logo
+    python scripts/detection2.py report --run runs/v6x --logo runs/logo --compare OLD.safetensors --name fakelens-lite0-v6
     python scripts/detection2.py shortcut-check --runs runs/logo/none,runs/ablate/no-degrade   # validation only
 
 `report` writes src/fakelens/weights/card/<model>.json: per source on the test split (scored as
@@ -218,7 +220,7 @@ def main() -> None:
     ap.add_argument("--logo", default=None)
     ap.add_argument("--families", default=",".join(["none", *FAMILIES]))
     ap.add_argument("--only", default=",".join(ABLATIONS), help="ablate: these variants")
-    ap.add_argument("--name", default="fakelens-lite0-v4")
+    ap.add_argument("--name", default=None, help="report: the card's model name (required: it names the file written)")
     ap.add_argument("--compare", default=None, help="report: also score this checkpoint (the previous model)")
     args = ap.parse_args()
     if args.what == "ablate":
@@ -262,6 +264,8 @@ def main() -> None:
         for fam in args.families.split(","):  # "none": the same short recipe with every family, the reference
             _train(args.data, str(Path(args.out) / fam), exclude_families=[fam] if fam != "none" else None, **LOGO)
     else:
+        if not args.name:
+            raise SystemExit("report needs --name (the model the card is for, e.g. fakelens-lite0-v7)")
         result = report(args.data, Path(args.run), Path(args.logo) if args.logo else None,
                         Path(args.compare) if args.compare else None)
         CARD_DIR.mkdir(parents=True, exist_ok=True)

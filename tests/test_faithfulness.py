@@ -293,7 +293,7 @@ def test_audit_picks_validation_faces_of_the_shipped_model_from_every_source():
     det = Detector.load()
     n = 2 * len(det.meta["sources"])  # one face per (source, class) stratum at least
     faces = pick_faces(det, [str(SHARED_DATA)], n, "val")
-    parts = {k: {s.path for s in (lambda smp, idx: [smp[i] for i in idx])(*model_split([str(SHARED_DATA)], det.meta, k))}
+    parts = {k: {s.name for s in (lambda smp, idx: [smp[i] for i in idx])(*model_split([str(SHARED_DATA)], det.meta, k))}
              for k in ("train", "val")}
     assert len(faces) == n and all(f[0] in parts["val"] and f[0] not in parts["train"] for f in faces)
     assert {f[4] for f in faces} == set(det.meta["sources"]) and {f[2] for f in faces} == {"real", "fake"}

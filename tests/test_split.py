@@ -42,3 +42,22 @@ def test_kfold_test_parts_partition_the_data():
     for f in folds:
         g = {k: {samples[i].group for i in v} for k, v in f.items()}
         assert not (g["train"] & g["val"]) and not (g["train"] & g["test"]) and not (g["val"] & g["test"])
+
+
+def test_frames_of_a_clip_name_the_clip_and_frame_not_the_cache(tmp_path):
+    """Frame samples are crops cached on disk; what reports show (Sample.name) is the clip and the
+    frame, and that frame decodes to the picture the cached crop was cut from."""
+    from fakelens.data.frames import clip_frame_samples
+    from fakelens.video.decode import read_video
+    from fakelens.video.synth import face_clips
+
+    real, _ = face_clips(tmp_path / "clips", seconds=2)
+    clip = Sample(str(real), 0, "g1", "videos-test")
+    frames = clip_frame_samples([clip], per_clip=4, cache_dir=tmp_path / "cache", progress=False)
+    assert frames, "the synthetic clip has a face track"
+    decoded = {f.index: f.rgb for f in read_video(str(real), 4)[0]}
+    for s in frames:
+        assert s.path.startswith(str(tmp_path / "cache")) and s.group == "g1" and s.source == "videos-test-frames"
+        clip_path, index = s.name.split("#frame=")
+        assert clip_path == str(real) and int(index) in decoded
+    assert Sample("a.jpg", 1, "g", "s").name == "a.jpg"

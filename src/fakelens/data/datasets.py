@@ -44,6 +44,12 @@ class Sample:
     source: str
     manipulation: str | None = None
     family: str = ""
+    origin: str = ""  # frames cut from a clip: "<clip path>#frame=<index>" (their path is a cached crop)
+
+    @property
+    def name(self) -> str:
+        """What a report calls this sample: the clip and frame for a frame sample, else its path."""
+        return self.origin or self.path
 
 
 def _group(source: str, group: str) -> str:

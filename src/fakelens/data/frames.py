@@ -58,5 +58,6 @@ def clip_frame_samples(clips: list[Sample], per_clip: int = 24, cache_dir: Path 
                 names.append(name)
             index.write_text(json.dumps(names))
         for name in json.loads(index.read_text()):
-            out.append(replace(clip, path=str(folder / name), source=f"{clip.source}-frames"))
+            out.append(replace(clip, path=str(folder / name), source=f"{clip.source}-frames",
+                               origin=f"{clip.path}#frame={int(Path(name).stem.rsplit('-', 1)[1])}"))
     return out

@@ -47,7 +47,8 @@ def stratified_order(samples: list, idx: list[int], seed: int = 0) -> list[int]:
 def pick_faces(det: Detector, data: list[str], n: int, split: str = "val", seed: int | None = None) -> list[tuple]:
     """n faces from `split` of the data as the model's training run split it (`model_split`: its
     samples, its split seed unless `seed` is given), spread over sources and classes:
-    (path, crop, 'real'|'fake', crop landmarks or None, source)."""
+    (name, crop, 'real'|'fake', crop landmarks or None, source); the name of a clip's frame is
+    "<clip path>#frame=<index>", not the cached crop's path."""
     samples, idx = model_split(data, dict(getattr(det, "meta", None) or {}), split, seed, progress=False)
     chosen = []
     for i in stratified_order(samples, idx, 0 if seed is None else seed):
@@ -59,7 +60,7 @@ def pick_faces(det: Detector, data: list[str], n: int, split: str = "val", seed:
             continue
         if found:
             crop = found[0][0]
-            chosen.append((samples[i].path, crop.image, "fake" if samples[i].label else "real", crop_landmarks(crop),
+            chosen.append((samples[i].name, crop.image, "fake" if samples[i].label else "real", crop_landmarks(crop),
                            samples[i].source))
     return chosen
 
