@@ -89,3 +89,44 @@ def test_python_api_matches_cli(tiny_checkpoint, astronaut_path):
     batch = det.score_crops(crops)
     single = [det.score_crops([c])[0] for c in crops]
     assert abs(batch - single).max() < 1e-5
+
+
+def test_a_named_pipe_or_device_is_an_error_not_a_hang(tiny_checkpoint, astronaut_path, tmp_path):
+    """Opening a FIFO blocks until a writer comes; nothing may open one (the run below would hang)."""
+    import os
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    paths = [str(astronaut_path), str(fifo), "/dev/zero", str(tmp_path / "clip.mp4")]
+    os.mkfifo(paths[3])
+    p = subprocess.run([sys.executable, "-m", "fakelens", "analyze", *paths, "--format", "json", "--no-save",
+                        "--model", str(tiny_checkpoint)], capture_output=True, text=True, timeout=120)
+    recs = _jsonl(p.stdout)
+    assert p.returncode == 1 and [r["path"] for r in recs] == paths and recs[0]["label"] in ("real", "fake")
+    assert all("not a regular file" in r["error"] for r in recs[1:]), recs
+
+
+def test_bad_option_values_are_usage_errors(tiny_checkpoint, astronaut_path, tmp_path):
+    for extra in (["--threshold", "nan"], ["--threshold", "2"], ["--threshold", "-0.1"], ["--time-budget", "inf"],
+                  ["--time-budget", "nan"], ["--fps", "inf"]):
+        r = runner.invoke(app, ["analyze", str(astronaut_path), "--model", str(tiny_checkpoint), "--no-save", *extra])
+        assert r.exit_code == 2 and "Traceback" not in r.output, (extra, r.output)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    for extra in (["--report", str(blocked / "r.html")], ["--explain", "occlusion", "--explain-out", str(blocked / "x")]):
+        r = runner.invoke(app, ["analyze", str(astronaut_path), "--model", str(tiny_checkpoint), "--no-save", *extra])
+        assert r.exit_code == 2 and "cannot write into" in r.stderr and r.stdout == "", (extra, r.output)
+
+
+def test_a_history_database_that_cannot_open_still_shows_the_verdicts(tiny_checkpoint, astronaut_path, tmp_path,
+                                                                       monkeypatch):
+    import fakelens.cli
+
+    monkeypatch.setattr(fakelens.cli.out, "width", 250)
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("FAKELENS_DATA_DIR", str(tmp_path / "a-file"))  # a file where the data folder should be
+    r = runner.invoke(app, ["analyze", str(astronaut_path), "--model", str(tiny_checkpoint)])
+    assert r.exit_code == 1 and "astronaut.png" in r.stdout and "cannot open it" in r.stderr
+    for argv in (["history"], ["history", "--format", "json"], ["keys", "list"]):
+        r = runner.invoke(app, argv)
+        assert r.exit_code == 1 and "history database: cannot open it" in r.stderr and "Traceback" not in r.output

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from fakelens.cli import app
@@ -139,3 +140,15 @@ def test_a_worker_killed_mid_scan_is_replaced_and_nothing_is_lost(tmp_path, astr
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(r["path"] for r in recs) == find_inputs(d)  # each file once, none given up
     assert {r["label"] for r in recs} <= {"real", "fake"}
+
+
+def test_scan_refuses_a_single_image_a_binary_list_and_an_output_folder(tmp_path, astronaut_path):
+    from fakelens.errors import InputError
+
+    binary = tmp_path / "list.txt"
+    binary.write_bytes(b"\xff\xfe\x00")
+    for source, words in ((astronaut_path, "not an image or video"), (binary, "not a text file")):
+        with pytest.raises(InputError, match=words):
+            find_inputs(source)
+    r = CliRunner().invoke(app, ["scan", str(astronaut_path.parent), "--out", str(tmp_path), "--no-save"])
+    assert r.exit_code == 2 and "not a folder" in r.stderr

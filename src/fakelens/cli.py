@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -59,13 +60,40 @@ def _split_list(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _one_line(e: BaseException) -> str:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {first[:300]}"
+
+
+def _store():
+    """The history database, or a one-line error (exit 1) when it cannot be opened."""
+    from fakelens.store import HistoryStore
+
+    try:
+        return HistoryStore()
+    except Exception as e:  # noqa: BLE001 - a bad URL, a data folder that is a file, a server that refuses
+        fail(f"history database: cannot open it: {_one_line(e)}")
+
+
+def _writable_dir(folder: Path, flag: str) -> None:
+    """Make `folder` (as the output of `flag` would) now, so an unwritable place fails before any work."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # a real write: root passes os.access where /proc refuses
+            pass
+    except OSError as e:
+        fail(f"{flag}: cannot write into {folder} ({_one_line(e)})", 2)
+
+
 @app.command()
 def analyze(
-    paths: Annotated[list[Path], typer.Argument(help="Image or video files to analyze.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(help="Image or video files to analyze.", show_default=False, readable=False)],
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Skip face detection: each image is already a face crop.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table or json (JSON Lines, one object per input).")] = "table",
     model: Annotated[Optional[Path], typer.Option(help="Image checkpoint (.safetensors); default: the shipped model.")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="Fake if score >= threshold; default: the model's.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Images: fake if score >= threshold, in [0, 1]; default: the image model's (videos keep the video model's, in their JSON).")] = None,
     landmarks: Annotated[bool, typer.Option("--landmarks", help="Include the 68 landmarks per face in JSON.")] = False,
     frames: Annotated[int, typer.Option("--frames", help="Videos: frames sampled uniformly.")] = 32,
     every: Annotated[Optional[int], typer.Option("--every", help="Videos: every k-th frame instead.")] = None,
@@ -94,6 +122,11 @@ def analyze(
 
         explain = ",".join(default_methods())  # a report always shows evidence: the validated defaults unless told otherwise
     methods = _methods(explain) if explain else []
+    if methods:
+        _writable_dir(explain_out, "--explain-out")
+    if report is not None:
+        single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
+        _writable_dir(report.parent if single else report, "--report")
     analyzer = Analyzer(options)
     analyzer.read_ahead(paths[0])  # a first video decodes on another core while the models load
     try:
@@ -117,9 +150,11 @@ def analyze(
             if report is not None:
                 from fakelens.report import write_report
 
-                single = len(paths) == 1 and report.suffix.lower() in (".html", ".htm")
                 target = report if single else report / f"{safe_stem(path)}.html"
-                write_report(result, target, records, picture=analysis.image)
+                try:
+                    write_report(result, target, records, picture=analysis.image)
+                except OSError as e:  # a disk that filled up: the analyses so far are kept (below)
+                    fail(f"--report: cannot write {target} ({_one_line(e)})")
             plain = result.to_dict()  # once, for the history and the JSON line alike
             if writer is not None:
                 p = Path(path)
@@ -147,11 +182,12 @@ def analyze(
             with contextlib.suppress(Exception):
                 writer.close()
         raise
+    history_error = None
     if writer is not None:
         try:
             replies = writer.close()
-        except FakelensError as e:
-            fail(str(e))
+        except FakelensError as e:  # the verdicts are still shown; the error comes after them
+            history_error, replies = str(e), []
         for path, reply in zip(saved, replies):
             if reply["seen"] and fmt == "table":
                 summaries.append(f"[bold]{path}[/bold]: the same file (SHA-256) was analyzed before: "
@@ -160,6 +196,8 @@ def analyze(
         out.print(table)
         for line in summaries:
             out.print(line, highlight=False)
+    if history_error is not None:
+        fail(f"{history_error} (nothing was saved; the verdicts above stand)")
     raise typer.Exit(1 if failed else 0)
 
 
@@ -170,8 +208,11 @@ def _options(model, video_model, threshold, face_detector, whole_image, frames, 
     """The pipeline's options from the flags that analyze, explain and scan share (usage errors exit 2)."""
     from fakelens.pipeline import AnalysisOptions
 
-    if frames < 1 or (every is not None and every < 1) or (fps is not None and fps <= 0) or time_budget < 0:
-        fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0", 2)
+    if frames < 1 or (every is not None and every < 1) or (fps is not None and not 0 < fps < math.inf) \
+            or not 0 <= time_budget < math.inf:
+        fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0 (finite)", 2)
+    if threshold is not None and not 0 <= threshold <= 1:  # NaN fails too
+        fail(f"--threshold must be in [0, 1], not {threshold}", 2)
     _check_face_detector(face_detector)
     return AnalysisOptions(model=str(model) if model else None, video_model=str(video_model) if video_model else None,
                            threshold=threshold, face_detector=face_detector, whole_image=whole_image, frames=frames,
@@ -206,7 +247,6 @@ def serve(
     import uvicorn
 
     from fakelens.service import ServerConfig, create_app
-    from fakelens.store import HistoryStore
 
     if max_upload_mb <= 0 or not 0 < port < 65536 or retain_days < 0 or rate_limit < 0 or quota_mb < 0 or time_budget < 0:
         fail("--max-upload-mb must be > 0, --port in 1-65535, --retain-days, --rate-limit, --quota-mb and "
@@ -225,7 +265,7 @@ def serve(
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False  # a host name other than localhost may resolve to anything
-    store = HistoryStore()
+    store = _store()
     if no_auth and store.has_keys():
         fail(f"--no-auth, but API keys exist in {store.url}: serving their analyses openly is refused "
              "(drop --no-auth, or use another FAKELENS_DATA_DIR)", 2)
@@ -244,10 +284,9 @@ def serve(
 @keys_app.command("create")
 def keys_create(name: Annotated[str, typer.Argument(help="Who or what the key is for (letters, digits, ._@-).", show_default=False)]) -> None:
     """Make a key and print it once, on the last line (only a salted hash is stored)."""
-    from fakelens.store import HistoryStore
-
+    store = _store()
     try:
-        token = HistoryStore().create_key(name)
+        token = store.create_key(name)
     except ValueError as e:
         fail(str(e), 2)
     err.print(f"key {name!r} created; it is shown only now, keep it somewhere safe. Send it as "
@@ -258,10 +297,8 @@ def keys_create(name: Annotated[str, typer.Argument(help="Who or what the key is
 @keys_app.command("list")
 def keys_list() -> None:
     """Every key: name, public id, when made, and whether revoked (never the key itself)."""
-    from fakelens.store import HistoryStore
-
     table = Table("name", "id", "created (UTC)", "revoked (UTC)", title="API keys")
-    for k in HistoryStore().list_keys():
+    for k in _store().list_keys():
         table.add_row(k.name, k.key_id, k.created.strftime("%Y-%m-%d %H:%M"),
                       k.revoked.strftime("%Y-%m-%d %H:%M") if k.revoked else "-")
     out.print(table)
@@ -271,9 +308,7 @@ def keys_list() -> None:
 def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.", show_default=False)]) -> None:
     """Revoke a key at once (a running server refuses it from its next request). Its analyses stay,
     visible to no other key; `fakelens history` lists them."""
-    from fakelens.store import HistoryStore
-
-    if not HistoryStore().revoke_key(name):
+    if not _store().revoke_key(name):
         fail(f"no unrevoked key named {name!r} (see `fakelens keys list`)")
     out.print(f"key {name!r} revoked")
 
@@ -329,11 +364,14 @@ def scan(
     if (workers is not None and workers < 1) or engine not in ("local", "ray"):
         fail("--workers must be >= 1 and --engine local or ray", 2)
     options = _options(model, video_model, None, face_detector, whole_image, frames, every, fps, time_budget)
-    store = None
-    if save:
-        from fakelens.store import HistoryStore
-
-        store = HistoryStore()
+    if out_file.is_dir():
+        fail(f"--out must be a file (JSON Lines), not a folder: {out_file}", 2)
+    _writable_dir(out_file.parent, "--out")
+    try:
+        open(out_file, "a").close()  # the results file is appended to (a rerun resumes from it)
+    except OSError as e:
+        fail(f"--out: cannot write {out_file} ({_one_line(e)})", 2)
+    store = _store() if save else None
     counts: dict[str, int] = {}
     records = run_scan(source, out_file, workers, options, progress=True, engine=engine, ray_address=ray_address)
     for rec in _guarded(records):
@@ -354,11 +392,13 @@ def history(
 ) -> None:
     """Past analyses (every `analyze` unless --no-save, and the web app's), from the database in
     FAKELENS_DATA_DIR or the user data dir."""
-    from fakelens.store import HistoryStore
-
-    if fmt not in ("table", "json") or limit < 1:
-        fail("--format must be table or json and --limit >= 1", 2)
-    store = HistoryStore()
+    if fmt not in ("table", "json") or not 1 <= limit <= 10**9:
+        fail("--format must be table or json and --limit in 1-1000000000", 2)
+    if label is not None and label not in ("real", "fake", "no_face", "error"):
+        fail(f"--label must be real, fake, no_face or error, not {label!r}", 2)
+    if delete is not None and not 1 <= delete < 2**63:
+        fail(f"no analysis {delete}", 1)
+    store = _store()
     if delete is not None:
         gone = store.delete(delete)
         if gone is None:
@@ -478,7 +518,7 @@ def train_video(
 
 @app.command()
 def explain(
-    paths: Annotated[list[Path], typer.Argument(help="Image or video files.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(help="Image or video files.", show_default=False, readable=False)],
     method: Annotated[Optional[str], typer.Option("--method", help="Method name(s), comma-separated, or all; default: gradcam,lime, or lime without torch.", show_default=False)] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Where maps (.npy) and overlays (.png) go.")] = Path("explanations"),
     whole_image: Annotated[bool, typer.Option("--whole-image", help="Each input is already a face crop.")] = False,
@@ -510,6 +550,7 @@ def explain(
 
         method = ",".join(default_methods())
     methods = _methods(method)
+    _writable_dir(out_dir, "--out")
     try:
         for m in methods:  # a method that needs torch says so in one line, before any work
             explainer_class(m).require()

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fakelens.errors import InputError
+from fakelens.media import readable_file
 
 # Larger inputs are refused before decoding: a decompression bomb must not exhaust memory.
 MAX_PIXELS = 64_000_000
@@ -18,14 +19,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".g
 
 def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read an image file as an HxWx3 uint8 RGB array (EXIF orientation applied)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"no such file: {p}")
-    if p.is_dir():
-        raise InputError(f"is a directory, not an image: {p}")
-    size = p.stat().st_size
-    if size == 0:
-        raise InputError(f"empty file (0 bytes): {p}")
+    p = readable_file(path, "an image")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

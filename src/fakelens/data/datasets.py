@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fakelens.errors import InputError
 from fakelens.imageio import IMAGE_SUFFIXES
-from fakelens.video.decode import VIDEO_SUFFIXES
+from fakelens.media import VIDEO_SUFFIXES
 
 LABELS = {"real": 0, "fake": 1}
 MANIPULATIONS = ("face_swap", "synthetic")  # what a fake is: a face put onto another head, or a face made whole

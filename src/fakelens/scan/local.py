@@ -19,22 +19,26 @@ from typing import Iterator
 
 from tqdm import tqdm
 
+from fakelens.errors import InputError
 from fakelens.imageio import IMAGE_SUFFIXES
-from fakelens.media import sniff
+from fakelens.media import VIDEO_SUFFIXES, is_regular_file, sniff
 from fakelens.pipeline import AnalysisOptions
 import fakelens.scan.worker as worker
-from fakelens.video.decode import VIDEO_SUFFIXES
+
+
+def _head_is_media(p: Path) -> bool:
+    with open(p, "rb") as f:
+        return sniff(f.read(4096)) is not None
+
 
 def _is_media(p: Path) -> bool:
     # By content first; a file named like media is kept too, so a broken one gets an error line, not silence.
     if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
         return True
     try:
-        with open(p, "rb") as f:
-            head = f.read(4096)
+        return _head_is_media(p)
     except OSError:
         return False
-    return sniff(head) is not None
 
 
 def find_inputs(source: str | os.PathLike) -> list[str]:
@@ -42,7 +46,16 @@ def find_inputs(source: str | os.PathLike) -> list[str]:
     src = Path(source)
     if src.is_dir():
         return [str(p) for p in sorted(src.rglob("*")) if p.is_file() and _is_media(p)]
-    return [line.strip() for line in src.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    try:
+        if not is_regular_file(src):
+            raise InputError(f"neither a folder nor a text file listing paths: {src}")
+        if _head_is_media(src):
+            raise InputError(f"a scan takes a folder or a text file listing paths, not an image or video "
+                             f"(use `fakelens analyze` for one file): {src}")
+        text = src.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as e:
+        raise InputError(f"not a text file listing paths ({type(e).__name__}): {src}") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def done_paths(out: Path) -> set[str]:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from fakelens.errors import InputError
+from fakelens.media import readable_file
 
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp"}
 
 
 @dataclass
@@ -43,32 +43,6 @@ class VideoInfo:
     decoded: int = 0  # frames decoded in order, or frames reached by seeking
     damaged_packets: int = 0
     warnings: list[str] = field(default_factory=list)
-
-
-def is_video(path: str | os.PathLike) -> bool:
-    """Sniff the container from its first bytes (falls back to the suffix for odd containers)."""
-    p = Path(path)
-    try:
-        with open(p, "rb") as f:
-            head = f.read(16)
-    except OSError:
-        return p.suffix.lower() in VIDEO_SUFFIXES
-    return looks_like_video(head, p.suffix.lower())
-
-
-def looks_like_video(head: bytes, suffix: str = "") -> bool:
-    """True when the first bytes are a video container's (mp4/mov, Matroska/WebM, AVI, FLV, MPEG, ASF)."""
-    if len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
-        return not head[8:12].startswith((b"jp2", b"avif", b"heic", b"mif1"))  # still-image ISO BMFF files
-    if head.startswith(b"\x1a\x45\xdf\xa3"):  # Matroska / WebM
-        return True
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return True
-    if head.startswith((b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"\x30\x26\xb2\x75")):
-        return True  # FLV, MPEG-PS, MPEG video, ASF/WMV
-    if head[:1] == b"\x47" and suffix in VIDEO_SUFFIXES:
-        return True  # MPEG-TS sync byte
-    return len(head) == 0 and suffix in VIDEO_SUFFIXES
 
 
 def sample_indices(total: int, num_frames: int | None = 32, every: int | None = None, fps: float | None = None,
@@ -158,13 +132,7 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
     """
     import av
 
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"no such file: {p}")
-    if p.is_dir():
-        raise InputError(f"is a directory, not a video: {p}")
-    if p.stat().st_size == 0:
-        raise InputError(f"empty file (0 bytes): {p}")
+    p = readable_file(path, "a video")
     try:
         container = av.open(str(p), metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, ValueError) as e:
