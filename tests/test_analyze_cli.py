@@ -61,6 +61,10 @@ def test_usage_errors_exit_2(tiny_checkpoint, astronaut_path):
 def test_missing_model_is_one_line_error(astronaut_path, tmp_path):
     r = runner.invoke(app, ["analyze", str(astronaut_path), "--model", str(tmp_path / "none.safetensors")])
     assert r.exit_code == 1 and "no such checkpoint" in r.stderr and "Traceback" not in r.output
+    from fakelens.paths import default_video_model_path
+
+    r = runner.invoke(app, ["analyze", str(astronaut_path), "--no-save", "--model", str(default_video_model_path())])
+    assert r.exit_code == 1 and "pass it as --video-model" in r.stderr
 
 
 def test_table_output(tiny_checkpoint, astronaut_path, bad_files, monkeypatch):

@@ -70,6 +70,8 @@ class ImageModel:
             raise ModelError(f"no such checkpoint: {self.path}")
         check_pinned(self.path)
         self.meta = read_meta(self.path)
+        if self.meta.get("kind") == "video-sequence":
+            raise ModelError(f"a video model, not an image checkpoint (pass it as --video-model): {self.path}")
         if "arch" not in self.meta:
             raise ModelError(f"checkpoint has no fakelens metadata: {self.path}")
         self.session = session(self.path.with_suffix(".onnx"), threads)

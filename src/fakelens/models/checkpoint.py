@@ -72,6 +72,8 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     if not path.exists():
         raise ModelError(f"no such checkpoint: {path}")
     state, meta = read_weights(path)
+    if meta.get("kind") == "video-sequence":
+        raise ModelError(f"a video model, not an image checkpoint (pass it as --video-model): {path}")
     if "arch" not in meta:
         raise ModelError(f"checkpoint has no fakelens metadata: {path}")
     extra = {"manipulation": True} if meta.get("manipulation") else {}
