@@ -134,3 +134,25 @@ def test_a_history_database_that_cannot_open_still_shows_the_verdicts(tiny_check
     for argv in (["history"], ["history", "--format", "json"], ["keys", "list"]):
         r = runner.invoke(app, argv)
         assert r.exit_code == 1 and "history database: cannot open it" in r.stderr and "Traceback" not in r.output
+
+
+def test_ctrl_c_shows_and_keeps_what_finished(tiny_checkpoint, astronaut_path, cat_path, tmp_path, monkeypatch):
+    import fakelens.cli
+    from fakelens.pipeline import Analyzer
+
+    monkeypatch.setattr(fakelens.cli.out, "width", 250)
+    monkeypatch.setenv("FAKELENS_DATA_DIR", str(tmp_path / "data"))
+    real = Analyzer.analyze_many
+
+    def interrupted(self, paths, **kw):
+        yield from real(self, paths[:2], **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Analyzer, "analyze_many", interrupted)
+    r = runner.invoke(app, ["analyze", str(astronaut_path), str(cat_path), str(astronaut_path), "--model", str(tiny_checkpoint)])
+    assert r.exit_code != 0 and "interrupted after 2 of 3 inputs" in r.stderr
+    assert "astronaut.png" in r.stdout and "cat" in r.stdout
+    monkeypatch.undo()
+    monkeypatch.setenv("FAKELENS_DATA_DIR", str(tmp_path / "data"))
+    saved = runner.invoke(app, ["history", "--format", "json"])
+    assert len(_jsonl(saved.stdout)) == 2

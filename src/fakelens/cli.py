@@ -177,10 +177,13 @@ def analyze(
                               "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
                 if result.summary:
                     summaries.append(f"[bold]{result.path}[/bold]: {result.summary}")
-    except BaseException:  # an interrupted run (Ctrl-C, a failed step) still keeps every finished analysis
+    except BaseException as stop:  # an interrupted run (Ctrl-C, a failed step) still keeps every finished analysis
         if writer is not None:
             with contextlib.suppress(Exception):
                 writer.close()
+        if isinstance(stop, KeyboardInterrupt) and table is not None and table.row_count:
+            out.print(table)  # what finished is shown too, not only saved
+            err.print(f"interrupted after {table.row_count} of {len(paths)} inputs", highlight=False)
         raise
     history_error = None
     if writer is not None:
