@@ -214,6 +214,8 @@ def _options(model, video_model, threshold, face_detector, whole_image, frames, 
     if frames < 1 or (every is not None and every < 1) or (fps is not None and not 0 < fps < math.inf) \
             or not 0 <= time_budget < math.inf:
         fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0 (finite)", 2)
+    if every is not None and fps is not None:
+        fail("--every and --fps each replace --frames: give one of them", 2)
     if threshold is not None and not 0 <= threshold <= 1:  # NaN fails too
         fail(f"--threshold must be in [0, 1], not {threshold}", 2)
     _check_face_detector(face_detector)
