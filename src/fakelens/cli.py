@@ -20,7 +20,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Column, Table  # noqa: E402
 
-from fakelens.errors import FakelensError  # noqa: E402
+from fakelens.errors import FakelensError, one_line  # noqa: E402
 from fakelens.train.config import TrainConfig as T, VideoTrainConfig as V  # noqa: E402 (the CLI's training defaults)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -60,11 +60,6 @@ def _split_list(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-def _one_line(e: BaseException) -> str:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return f"{type(e).__name__}: {first[:300]}"
-
-
 def _store():
     """The history database, or a one-line error (exit 1) when it cannot be opened."""
     from fakelens.store import HistoryStore
@@ -72,7 +67,7 @@ def _store():
     try:
         return HistoryStore()
     except Exception as e:  # noqa: BLE001 - a bad URL, a data folder that is a file, a server that refuses
-        fail(f"history database: cannot open it: {_one_line(e)}")
+        fail(f"history database: cannot open it: {one_line(e)}")
 
 
 def _writable_dir(folder: Path, flag: str) -> None:
@@ -84,7 +79,7 @@ def _writable_dir(folder: Path, flag: str) -> None:
         with tempfile.TemporaryFile(dir=folder):  # a real write: root passes os.access where /proc refuses
             pass
     except OSError as e:
-        fail(f"{flag}: cannot write into {folder} ({_one_line(e)})", 2)
+        fail(f"{flag}: cannot write into {folder} ({one_line(e)})", 2)
 
 
 @app.command()
@@ -154,7 +149,7 @@ def analyze(
                 try:
                     write_report(result, target, records, picture=analysis.image)
                 except OSError as e:  # a disk that filled up: the analyses so far are kept (below)
-                    fail(f"--report: cannot write {target} ({_one_line(e)})")
+                    fail(f"--report: cannot write {target} ({one_line(e)})")
             plain = result.to_dict()  # once, for the history and the JSON line alike
             if writer is not None:
                 p = Path(path)
@@ -371,11 +366,11 @@ def scan(
     options = _options(model, video_model, None, face_detector, whole_image, frames, every, fps, time_budget)
     if out_file.is_dir():
         fail(f"--out must be a file (JSON Lines), not a folder: {out_file}", 2)
-    _writable_dir(out_file.parent, "--out")
     try:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
         open(out_file, "a").close()  # the results file is appended to (a rerun resumes from it)
     except OSError as e:
-        fail(f"--out: cannot write {out_file} ({_one_line(e)})", 2)
+        fail(f"--out: cannot write {out_file} ({one_line(e)})", 2)
     store = _store() if save else None
     counts: dict[str, int] = {}
     records = run_scan(source, out_file, workers, options, progress=True, engine=engine, ray_address=ray_address)

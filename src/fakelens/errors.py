@@ -11,3 +11,9 @@ class InputError(FakelensError):
 
 class ModelError(FakelensError):
     """A model or checkpoint could not be created or loaded."""
+
+
+def one_line(e: BaseException) -> str:
+    """An exception as '<Type>: <its first line>' (library errors span many lines)."""
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:300] if text else ''}"

@@ -19,7 +19,7 @@ import numpy as np
 
 from fakelens.errors import FakelensError
 from fakelens.faces.crop import FaceCrop
-from fakelens.media import time_budget
+from fakelens.media import is_video, time_budget
 from fakelens.records import Analysis, ExplanationRecord
 
 
@@ -106,8 +106,6 @@ class Analyzer:
         """When `path` is a video and the video models are not loaded yet, start decoding its sampled
         frames on another thread: a cold process then decodes while its models load (PyAV and ONNX
         Runtime release the GIL). The next analysis of that path uses those frames."""
-        from fakelens.media import is_video
-
         if "videos" in self.__dict__ or str(path) in self._ahead or not is_video(path):
             return
         from fakelens.video.decode import read_video
@@ -133,8 +131,6 @@ class Analyzer:
     def analyze(self, path: str | os.PathLike) -> AnalysisResult:
         """Analyze one file. Never raises for a bad input: its record has label 'error' and a one-line
         reason (also past the time budget). Model files that cannot load do raise (FakelensError)."""
-        from fakelens.media import is_video
-
         if is_video(path):
             return self._video(path)
         return self._finish(path, self._prepare(path, alarm=True))
@@ -142,8 +138,6 @@ class Analyzer:
     def analyze_many(self, paths: list[str], threads: int = 2, batch: int = 32) -> Iterator[AnalysisResult]:
         """Results in input order. Pictures are decoded and their faces found in `threads` threads while
         the model scores the crops of several pictures in one call; videos go one by one."""
-        from fakelens.media import is_video
-
         paths = [str(p) for p in paths]
         if len(paths) <= 1:
             yield from (self.analyze(p) for p in paths)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from fakelens.errors import FakelensError
+from fakelens.errors import FakelensError, one_line
 
 BATCH = 32  # records per transaction: a commit costs a few ms on SQLite, as much as scoring a face crop
 WAIT_S = 0.5  # the next record flushes the batch once its oldest has waited this long (slow videos: each saved at the next)
@@ -110,10 +110,6 @@ class HistoryWriter:
         return self.replies
 
 
-def _one_line(e: Exception) -> str:
-    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-
-
 def _serve() -> None:
     def reply(obj: dict) -> None:
         sys.stdout.write(json.dumps(obj) + "\n")
@@ -124,7 +120,7 @@ def _serve() -> None:
 
         store, opened = HistoryStore(), None
     except Exception as e:  # noqa: BLE001 (a bad URL or an unwritable folder: told to the parent in one line)
-        store, opened = None, f"cannot open it: {_one_line(e)}"
+        store, opened = None, f"cannot open it: {one_line(e)}"
     for line in sys.stdin:
         if store is None:
             reply({"error": opened})
@@ -135,7 +131,7 @@ def _serve() -> None:
             seen = [earlier.get(i["sha256"], []) if i["sha256"] else [] for i in items]
             ids = store.add_many([(i["record"], i["sha256"], i["report"]) for i in items])
         except Exception as e:  # noqa: BLE001
-            reply({"error": _one_line(e)})
+            reply({"error": one_line(e)})
             continue
         rows = []
         for k, (item, earlier) in enumerate(zip(items, seen)):
