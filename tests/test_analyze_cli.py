@@ -112,7 +112,7 @@ def test_a_named_pipe_or_device_is_an_error_not_a_hang(tiny_checkpoint, astronau
 
 def test_bad_option_values_are_usage_errors(tiny_checkpoint, astronaut_path, tmp_path):
     for extra in (["--threshold", "nan"], ["--threshold", "2"], ["--threshold", "-0.1"], ["--time-budget", "inf"],
-                  ["--time-budget", "nan"], ["--fps", "inf"], ["--every", "2", "--fps", "3"]):
+                  ["--time-budget", "nan"], ["--time-budget", "1e308"], ["--fps", "inf"], ["--every", "2", "--fps", "3"]):
         r = runner.invoke(app, ["analyze", str(astronaut_path), "--model", str(tiny_checkpoint), "--no-save", *extra])
         assert r.exit_code == 2 and "Traceback" not in r.output, (extra, r.output)
     blocked = tmp_path / "a-file"

@@ -200,4 +200,9 @@ def test_serve_warns_when_open_or_keyless_on_a_non_loopback_host(tiny_server_env
     assert keyless.exit_code == 0 and "none exists yet" in keyless.output
     assert runner.invoke(cli, ["serve"]).exit_code == 0  # loopback: keys asked for once one exists
     assert started == ["off", "required", "auto"]
-    assert runner.invoke(cli, ["serve", "--time-budget", "-1"]).exit_code == 2
+    for option, value in (("--time-budget", "-1"), ("--time-budget", "inf"), ("--time-budget", "1e308"),
+                          ("--quota-mb", "nan"), ("--quota-mb", "1e303"), ("--max-upload-mb", "nan"),
+                          ("--max-upload-mb", "inf"), ("--retain-days", "nan")):
+        r = runner.invoke(cli, ["serve", option, value])
+        assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, (option, value, r.output)
+    assert len(started) == 3  # none of them started a server

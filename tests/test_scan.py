@@ -27,6 +27,20 @@ def test_find_inputs_by_content(tmp_path, astronaut_path, cat_path):
     assert names == ["a.png", "broken.jpg", "sub/cat.jpg", "sub/no-extension"]
 
 
+def test_a_jpeg_with_a_large_metadata_block_is_found_without_its_extension(tmp_path, astronaut_path):
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.open(astronaut_path).convert("RGB").save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    app2 = b"\xff\xe2" + (2 + 60000).to_bytes(2, "big") + b"\x00" * 60000  # an ICC-sized block right after SOI
+    (tmp_path / "photo").write_bytes(jpeg[:2] + app2 + jpeg[2:])
+    assert Image.open(tmp_path / "photo").size == (512, 512)  # a valid JPEG
+    assert find_inputs(tmp_path) == [str(tmp_path / "photo")]
+
+
 def test_scan_writes_each_file_once_and_resumes(tmp_path, astronaut_path, cat_path, tiny_checkpoint):
     d = _folder(tmp_path, astronaut_path, cat_path)
     out = tmp_path / "results.jsonl"
@@ -152,3 +166,34 @@ def test_scan_refuses_a_single_image_a_binary_list_and_an_output_folder(tmp_path
             find_inputs(source)
     r = CliRunner().invoke(app, ["scan", str(astronaut_path.parent), "--out", str(tmp_path), "--no-save"])
     assert r.exit_code == 2 and "not a folder" in r.stderr
+
+
+def test_scan_never_cuts_or_appends_to_a_file_it_did_not_write(tmp_path, astronaut_path):
+    """--out naming notes, a picture or the scan's own list is refused, byte for byte untouched."""
+    import shutil
+
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"my notes\nline two without newline")
+    picture = tmp_path / "victim.jpg"
+    shutil.copy(astronaut_path, picture)
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{astronaut_path}\n")
+    for target in (notes, picture, listing):
+        before = target.read_bytes()
+        r = CliRunner().invoke(app, ["scan", str(listing), "--out", str(target), "--no-save"])
+        assert r.exit_code == 1 and "is not a scan's results file" in r.stderr, r.output
+        assert len(r.stderr.strip().splitlines()) == 1 and target.read_bytes() == before
+
+
+def test_ray_engine_refuses_an_address_nobody_answers_at(tmp_path, astronaut_path):
+    pytest.importorskip("ray", reason="Ray not installed (pip install 'fakelens[ray]')")
+    import socket
+
+    with socket.socket() as s:  # a port just freed: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{astronaut_path}\n")
+    r = CliRunner().invoke(app, ["scan", str(listing), "--engine", "ray", "--ray-address", f"127.0.0.1:{port}",
+                                 "--out", str(tmp_path / "r.jsonl"), "--no-save"])
+    assert r.exit_code == 1 and "cannot reach the Ray cluster" in r.stderr, r.output

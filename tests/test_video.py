@@ -44,6 +44,22 @@ def test_uniform_sampling_every_and_fps(clips):
     assert small[0].rgb.shape == (180, 320, 3)
 
 
+def test_sampling_is_capped_by_memory_and_says_so(clips, monkeypatch):
+    """A dense request (every frame of a long clip, or a header claiming 10^8 frames) is thinned out evenly
+    to what FRAME_MEMORY holds, with a warning, and no index array longer than the cap is made."""
+    from fakelens.video import decode
+
+    assert len(decode.sample_indices(10**8, every=1, max_frames=500)) == 500
+    assert len(decode.sample_indices(10**8, fps=30.0, stream_fps=30.0, max_frames=500)) == 500
+    assert decode.sample_indices(45, every=1, max_frames=10).tolist() == [0, 5, 10, 15, 20, 25, 30, 35, 40]
+    assert decode.frames_asked(10**8, every=1) == 10**8
+    monkeypatch.setattr(decode, "FRAME_MEMORY", 640 * 360 * 3 * 9)  # room for 9 frames of this clip
+    frames, info = read_video(clips["real"], every=1)
+    assert [f.index for f in frames] == [0, 5, 10, 15, 20, 25, 30, 35, 40]
+    assert info.warnings == ["45 frames asked for; 9 sampled evenly instead, to keep this video's frames within 5 MiB of memory"]
+    assert read_video(clips["real"], every=5)[1].warnings == []  # within the cap: as asked, nothing said
+
+
 @pytest.mark.parametrize("name,codec", [("clip.webm", "libvpx-vp9"), ("clip.avi", "mpeg4"), ("clip.mov", "libx264"),
                                         ("clip.mkv", "libx264")])
 def test_other_containers_and_codecs(name, codec, tmp_path):

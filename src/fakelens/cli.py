@@ -31,6 +31,7 @@ keys_app = typer.Typer(no_args_is_help=True, help="API keys of `fakelens serve` 
 app.add_typer(keys_app, name="keys")
 out = Console()
 err = Console(stderr=True)
+MAX_BUDGET_S = 1e6  # seconds per file: past this (11 days), "no limit" is what is meant; 1e308 overflowed deadlines
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -207,8 +208,8 @@ def _options(model, video_model, threshold, face_detector, whole_image, frames, 
     from fakelens.pipeline import AnalysisOptions
 
     if frames < 1 or (every is not None and every < 1) or (fps is not None and not 0 < fps < math.inf) \
-            or not 0 <= time_budget < math.inf:
-        fail("--frames and --every must be >= 1, --fps > 0, --time-budget >= 0 (finite)", 2)
+            or not 0 <= time_budget <= MAX_BUDGET_S:
+        fail(f"--frames and --every must be >= 1, --fps > 0 (finite), --time-budget in 0-{MAX_BUDGET_S:,.0f}", 2)
     if every is not None and fps is not None:
         fail("--every and --fps each replace --frames: give one of them", 2)
     if threshold is not None and not 0 <= threshold <= 1:  # NaN fails too
@@ -248,9 +249,11 @@ def serve(
 
     from fakelens.service import ServerConfig, create_app
 
-    if max_upload_mb <= 0 or not 0 < port < 65536 or retain_days < 0 or rate_limit < 0 or quota_mb < 0 or time_budget < 0:
-        fail("--max-upload-mb must be > 0, --port in 1-65535, --retain-days, --rate-limit, --quota-mb and "
-             "--time-budget >= 0", 2)
+    # Written so that NaN fails each test; the upper bounds keep sizes and deadlines within integers and clocks.
+    if not (0 < max_upload_mb <= 1e6 and 0 < port < 65536 and 0 <= retain_days <= 1e5 and rate_limit >= 0
+            and 0 <= quota_mb <= 1e9 and 0 <= time_budget <= MAX_BUDGET_S):
+        fail(f"--max-upload-mb must be in (0, 1e6], --port in 1-65535, --retain-days in 0-1e5, --rate-limit >= 0, "
+             f"--quota-mb in 0-1e9 and --time-budget in 0-{MAX_BUDGET_S:,.0f}", 2)
     from fakelens.explain.base import torch_available
     from fakelens.explain.registry import explainer_class
 

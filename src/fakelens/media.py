@@ -73,12 +73,18 @@ def check_pinned(path: str | os.PathLike) -> None:
         raise ModelError(f"shipped file differs from the package's SHA256SUMS (tampered or corrupt): {path}")
 
 
+# The first bytes of JPEG, PNG, GIF and TIFF (both byte orders) files.
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
+
+
 def sniff(head: bytes) -> str | None:
     """'video', 'image' or None from a file's first bytes (a few KB are enough)."""
     from PIL import Image
 
     if looks_like_video(head[:16]):
         return "video"
+    if head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"  # by signature: PIL cannot parse a header cut short (a JPEG's EXIF or ICC block can exceed a few KB)
     try:
         with Image.open(io.BytesIO(head)):  # identifies from the header; decoding problems surface in the analysis
             return "image"

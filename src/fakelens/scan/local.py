@@ -59,21 +59,30 @@ def find_inputs(source: str | os.PathLike) -> list[str]:
 
 
 def done_paths(out: Path) -> set[str]:
-    """Paths already in a results file; a half-written last line is cut off first."""
+    """Paths already in a results file; a half-written last record (a kill mid-write) is cut off first.
+    A file that is not a scan's results (a list, a picture, notes) is refused, never cut or appended to."""
     if not out.exists():
         return set()
     raw = out.read_bytes()
-    if raw and not raw.endswith(b"\n"):
-        keep = raw.rfind(b"\n") + 1
-        with open(out, "r+b") as f:
-            f.truncate(keep)
-        raw = raw[:keep]
+    *complete, tail = raw.split(b"\n")
     done = set()
-    for line in raw.decode("utf-8", errors="replace").splitlines():
-        try:
-            done.add(json.loads(line)["path"])
-        except (json.JSONDecodeError, KeyError, TypeError):
+    for n, line in enumerate(complete, 1):
+        if not line.strip():
             continue
+        try:
+            path = json.loads(line)["path"]
+        except (ValueError, KeyError, TypeError):
+            path = None
+        if not isinstance(path, str):
+            raise InputError(f"--out {out} is not a scan's results file (line {n} is not a JSON record with a "
+                             "path); name a new file")
+        done.add(path)
+    if tail:
+        if not tail.startswith(b'{"'):  # a record cut short starts like every record
+            raise InputError(f"--out {out} is not a scan's results file (its last line is not a JSON record); "
+                             "name a new file")
+        with open(out, "r+b") as f:
+            f.truncate(len(raw) - len(tail))
     return done
 
 

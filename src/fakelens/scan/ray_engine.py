@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from typing import Iterator
 
-from fakelens.errors import FakelensError
+from fakelens.errors import FakelensError, one_line
 from fakelens.scan.worker import chunks_of
 
 
@@ -26,6 +27,17 @@ class _Analyzer:
         return {"record": [json.dumps(r) for r in worker.analyze_chunk([str(p) for p in batch["path"]])]}
 
 
+def _reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Refuse an address nobody answers at within seconds: Ray itself retries for minutes, printing as it goes."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as e:
+        raise FakelensError(f"cannot reach the Ray cluster at {address} ({one_line(e)})") from None
+
+
 def ray_records(paths: list[str], workers: int, options, address: str | None = None) -> Iterator[dict]:
     try:
         import ray
@@ -36,8 +48,12 @@ def ray_records(paths: list[str], workers: int, options, address: str | None = N
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                 log_to_driver=False, ignore_reinit_error=True)
+        _reachable(address)
+        try:
+            ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                     log_to_driver=False, ignore_reinit_error=True)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise FakelensError(f"cannot join the Ray cluster at {address}: {one_line(e)}") from None
     try:
         ds = ray.data.from_items([{"path": p} for p in paths])
         results = ds.map_batches(_Analyzer, fn_constructor_args=(options,), batch_size=len(chunks_of(paths, workers)[0]),

@@ -45,17 +45,31 @@ class VideoInfo:
 
 
 def sample_indices(total: int, num_frames: int | None = 32, every: int | None = None, fps: float | None = None,
-                   stream_fps: float = 30.0) -> np.ndarray:
-    """Which frame indices to keep: `num_frames` spread uniformly (default), every k-th, or a rate in fps."""
+                   stream_fps: float = 30.0, max_frames: int | None = None) -> np.ndarray:
+    """Which frame indices to keep: `num_frames` spread uniformly (default), every k-th, or a rate in fps.
+    At most `max_frames`: a denser request is thinned out evenly over the same span (the caller says so),
+    and no array longer than that is made, whatever frame count a header claims."""
     if total <= 0:
         return np.zeros(0, np.int64)
+    cap = max(1, max_frames or total)
     if every:
-        return np.arange(0, total, max(1, int(every)))
+        step = max(1, int(every), -(-total // cap))  # ceil(total / cap): at most `cap` frames
+        return np.arange(0, total, step)
     if fps:
-        step = max(stream_fps / fps, 1.0)
-        return np.unique(np.round(np.arange(0, total, step)).astype(np.int64))
-    n = min(int(num_frames or 32), total)
+        step = max(stream_fps / fps, 1.0, total / cap)
+        return np.unique(np.round(np.arange(0, total, step)).astype(np.int64))[:cap]
+    n = min(int(num_frames or 32), total, cap)
     return np.unique(np.round(np.linspace(0, total - 1, n)).astype(np.int64))
+
+
+def frames_asked(total: int, num_frames: int | None = 32, every: int | None = None, fps: float | None = None,
+                 stream_fps: float = 30.0) -> int:
+    """How many frames a sampling request asks for, before any cap."""
+    if every:
+        return -(-total // max(1, int(every)))
+    if fps:
+        return int(np.ceil(total / max(stream_fps / fps, 1.0)))
+    return min(int(num_frames or 32), max(total, 0))
 
 
 def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -65,6 +79,11 @@ def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
 
 
 SEEK_GAP = 300  # frames between samples above which seeking beats decoding everything (long videos)
+# The sampled frames are held in memory until analysis: at most this many bytes of them per video
+# (720p: about 580 frames), so `--every 1` on a long clip or a header claiming 10^8 frames cannot
+# exhaust the machine's memory.
+FRAME_MEMORY = 1536 * 2**20
+MAX_FRAMES = 20000
 
 
 def _to_rgb(frame, max_side: int) -> np.ndarray:
@@ -148,12 +167,18 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
         duration = (float(stream.duration * stream.time_base) if stream.duration else
                     (container.duration or 0) / 1e6)
         total = int(stream.frames or 0) or int(round(duration * rate))
-        wanted = sample_indices(total, num_frames, every, fps, rate)
+        scale = min(1.0, max_side / max(stream.width or 1, stream.height or 1))
+        frame_bytes = max(1, round((stream.width or 1) * scale) * round((stream.height or 1) * scale) * 3)
+        cap = max(1, min(MAX_FRAMES, FRAME_MEMORY // frame_bytes))
+        wanted = sample_indices(total, num_frames, every, fps, rate, max_frames=cap)
+        asked = frames_asked(total, num_frames, every, fps, rate)
         keep = set(wanted.tolist())
         last_wanted = int(wanted[-1]) if len(wanted) else -1
         frames: list[VideoFrame] = []
         info = VideoInfo(width=stream.width, height=stream.height, fps=round(rate, 3), duration=round(duration, 3),
                          frames=total, codec=stream.codec_context.name)
+        thinned = ([f"{asked} frames asked for; {len(wanted)} sampled evenly instead, to keep this video's frames "
+                    f"within {FRAME_MEMORY >> 20} MiB of memory"] if asked > len(wanted) else [])
         index, t0 = 0, None
         gap = float(np.diff(wanted).mean()) if len(wanted) > 1 else float(total)
         if seek or (seek is None and len(wanted) and gap > SEEK_GAP):
@@ -162,7 +187,7 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
             except (av.error.FFmpegError, OSError):
                 frames = []
             if len(frames) == len(wanted):
-                info.decoded = len(frames)
+                info.decoded, info.warnings = len(frames), thinned
                 if info.rotation % 180:
                     info.width, info.height = info.height, info.width
                 return frames, info
@@ -216,6 +241,7 @@ def read_video(path: str | os.PathLike, num_frames: int | None = 32, every: int 
         info.warnings.append(f"{info.damaged_packets} damaged packets skipped; analyzed the {len(frames)} sampled frames that decoded")
     if len(frames) < len(keep) and not info.warnings:
         info.warnings.append(f"only {len(frames)} of {len(keep)} sampled frames decoded (file shorter than its header says)")
+    info.warnings[:0] = thinned
     return frames, info
 
 
