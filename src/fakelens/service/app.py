@@ -10,6 +10,7 @@ sees only the analyses it made.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Path as PathParam, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
@@ -30,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
 from fakelens.service.auth import CSRF_COOKIE, KEY_COOKIE, AuthMode, Gate, Principal, check_same_origin
-from fakelens.service.upload import receive_upload
+from fakelens.service.upload import BODY_LIMIT, BodyLimit, receive_upload
 from fakelens.service.worker import Worker
 from fakelens.store import HistoryStore, data_dir
 
@@ -61,6 +63,21 @@ class ServerConfig:
     time_budget: float = 300  # seconds per analysis in the worker before it is given up; 0: no limit
     retain_days: float = 0  # analyses older than this are deleted, files and all; 0: kept
     purge_every_s: float = 3600  # how often the retention purge runs
+
+
+MAX_MB = 2.0**33  # 8 PiB: larger sizes, in bytes, are past what a float counts exactly (or overflow to inf)
+# Each number's allowed range (NaN never). `fakelens serve` checks its options; this covers create_app from Python.
+_RANGES = {"max_upload_mb": (0, MAX_MB), "quota_mb": (0, MAX_MB), "time_budget": (0, math.inf),  # inf: no limit
+           "retain_days": (0, 1e6), "purge_every_s": (1e-3, 1e6)}
+
+
+def _checked(config: ServerConfig) -> ServerConfig:
+    """`config`, or a ValueError (one line) naming the first setting out of its range."""
+    for name, (lo, hi) in _RANGES.items():
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:  # NaN fails every comparison
+            raise ValueError(f"{name} must be a number from {lo:g} to {hi:g}, not {v!r}")
+    return config
 
 
 class ErrorBody(BaseModel):
@@ -108,6 +125,10 @@ def _json_integer(v):
 Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(_json_integer)]
 
 
+# Every search box: SQLite refuses long LIKE patterns (each % and _ is escaped, doubling them).
+Search = Annotated[str | None, Query(max_length=255, description="Part of the uploaded file's name.")]
+
+
 # Ids are 32-bit integers in the database (PostgreSQL's INTEGER): larger ones are invalid, not unknown.
 AnalysisId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="An analysis id.")]
 
@@ -118,7 +139,7 @@ class Feedback(BaseModel):
     clarity: Rating = Field(description="How clear were the explanations (1-5)?")
     helpfulness: Rating = Field(description="How helpful were they (1-5)?")
     agree: StrictBool | None = Field(None, description="Did you agree with the verdict?")  # 0 is not a "no"
-    comment: str = Field("", max_length=4000)
+    comment: str = Field("", max_length=4000)  # pydantic refuses lone surrogates (JSON's \ud800): 422
 
 
 class FeedbackCreated(BaseModel):
@@ -128,16 +149,34 @@ class FeedbackCreated(BaseModel):
 
 _MESSAGES = {400: "Malformed request", 401: "No valid API key", 403: "Cross-site or CSRF-less request",
              404: "No such analysis (or not this key's)", 409: "Not ready yet", 413: "Upload over the size limit or "
-             "the key's storage quota", 415: "Not multipart, or content that is neither image nor video",
+             "the key's storage quota, an image with too many pixels, or another body over 64 KB",
+             415: "Not multipart, or content that is neither image nor video",
+             422: "Invalid parameter or body (each field and what is wrong)",
              429: "Rate limit reached (see Retry-After)"}
 _HEADERS = {401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
             429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}}
 
 
 def errors(*codes: int) -> dict:
-    """OpenAPI entries for error answers, each with the typed body {"detail": str}."""
+    """OpenAPI entries for error answers, each with the typed body {"detail": str}; 422 always (it replaces
+    FastAPI's list of problems, see the handler in create_app)."""
     return {c: {"model": ErrorBody, "description": _MESSAGES[c], **({"headers": _HEADERS[c]} if c in _HEADERS else {})}
-            for c in codes}
+            for c in sorted({*codes, 422})}
+
+
+def _one_line(text: str, most: int = 500) -> str:
+    """One line of at most `most` characters that JSON can carry (a lone surrogate becomes "?")."""
+    return " ".join(text.split())[:most].encode("utf-8", "replace").decode()
+
+
+def _shown_result(row: dict) -> dict | None:
+    """The result as the API shows it: an upload's `path` (also in an error message) is the name it was
+    uploaded under, not where the server keeps it; the stored record is unchanged."""
+    result, name = row["result"], row["filename"]
+    if not result or not name:  # not finished, or a command-line analysis (its path is the user's own)
+        return result
+    error = result.get("error")
+    return {**result, "path": name, "error": error.replace(result["path"], name) if error else error}
 
 
 _templates = Environment(loader=PackageLoader("fakelens.service", "templates"), autoescape=select_autoescape(["html"]))
@@ -198,8 +237,8 @@ class Retention:
 
 def create_app(store: HistoryStore | None = None, config: ServerConfig | None = None, **settings) -> FastAPI:
     """The app. `config` (or any of its fields as keyword arguments) sets limits, keys and retention."""
+    config = _checked(replace(config or ServerConfig(), **settings))  # TypeError for a setting that does not exist
     store = store or HistoryStore()
-    config = replace(config or ServerConfig(), **settings)  # TypeError for a setting that does not exist
     gate = Gate(store, config.auth, config.rate_limit)
     worker = Worker(store, config.methods, config.time_budget or None)
     retention = Retention(store, config.retain_days, config.purge_every_s) if config.retain_days > 0 else None
@@ -216,8 +255,11 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
                   "explanations. Send `Authorization: Bearer KEY` (a key from `fakelens keys create NAME`).")
     app.state.store, app.state.worker, app.state.gate, app.state.config = store, worker, gate, config
     app.state.retention = retention
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit=BODY_LIMIT, exempt=("POST", "/v1/analyses"))
+    app.add_middleware(SecurityHeaders)  # outermost: on BodyLimit's answers too
     limit = int(config.max_upload_mb * 1024 * 1024)
+    quota = int(config.quota_mb * 1024 * 1024)
+    admitting = threading.Lock()  # the quota's re-check and the record's creation as one step (see create_analysis)
     bearer = HTTPBearer(auto_error=False, description="An API key made by `fakelens keys create NAME`.")
 
     def caller(request: Request, _=Depends(bearer)) -> Principal:
@@ -228,6 +270,20 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         if row is None:
             raise HTTPException(404, "no such analysis")
         return row
+
+    def over_quota(left: int) -> str:
+        return (f"over this key's storage quota of {config.quota_mb:g} MB ({max(left, 0) / 1024 / 1024:.1f} MB left; "
+                "delete analyses to free it)")
+
+    def admit(up, owner: int | None) -> int:
+        """Create the analysis of a received upload if the key's quota still has room for it. Checked again
+        now that the size is known, under a lock: uploads received side by side each passed the first
+        check against the same usage. (One server process; several would need the database to lock.)"""
+        with admitting:
+            if config.quota_mb and (used := store.usage(owner)) + up.size > quota:
+                raise HTTPException(413, over_quota(quota - used))
+            return store.create(str(up.path), up.sha256, owner=owner, filename=up.filename, size=up.size,
+                                kind=up.kind)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
     def healthz() -> Health:
@@ -249,21 +305,22 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         Content-Length before the body is read, or as soon as the streamed file passes it."""
         cap, too_large = limit, f"upload over the {config.max_upload_mb:g} MB limit"
         if config.quota_mb:  # (database calls in a thread: this handler runs on the event loop)
-            left = int(config.quota_mb * 1024 * 1024) - await run_in_threadpool(store.usage, who.owner)
-            if left < cap:
-                cap, too_large = max(left, 0), f"over this key's storage quota of {config.quota_mb:g} MB " \
-                                               f"({max(left, 0) / 1024 / 1024:.1f} MB left; delete analyses to free it)"
+            left = quota - await run_in_threadpool(store.usage, who.owner)
+            if left < cap:  # refused before or while the body comes (admit() checks again once it is in)
+                cap, too_large = max(left, 0), over_quota(left)
         up = await receive_upload(request, data_dir() / "uploads", cap, too_large)
-        job_id = await run_in_threadpool(store.create, str(up.path), up.sha256, owner=who.owner,
-                                         filename=up.filename, size=up.size, kind=up.kind)
+        try:
+            job_id = await run_in_threadpool(admit, up, who.owner)
+        except BaseException:
+            up.path.unlink(missing_ok=True)  # refused (or the database failed): nothing kept
+            raise
         worker.submit(job_id, up.path, up.filename, up.kind)
         response.headers["Location"] = f"/v1/analyses/{job_id}"
         return Accepted(id=job_id, status="queued", kind=up.kind, filename=up.filename)
 
     @app.get("/v1/analyses", response_model=list[AnalysisSummary], tags=["analyses"], responses=errors(401, 429))
     def list_analyses(who: Principal = Depends(caller), limit: int = Query(50, ge=1, le=1000),
-                      label: Literal["real", "fake", "no_face", "error"] | None = Query(None),
-                      q: str | None = Query(None, max_length=255, description="Part of the uploaded file's name.")
+                      label: Literal["real", "fake", "no_face", "error"] | None = Query(None), q: Search = None
                       ) -> list[dict]:
         """This key's analyses, newest first."""
         return [_summary(r) for r in store.list(limit, label, owner=who.owner, search=q)]
@@ -271,9 +328,10 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
     @app.get("/v1/analyses/{analysis_id}", response_model=AnalysisDetail, tags=["analyses"],
              responses=errors(401, 404, 429))
     def get_analysis(analysis_id: AnalysisId, who: Principal = Depends(caller)) -> dict:
-        """Status (queued, running, done, failed) and, when finished, the `fakelens analyze` JSON."""
+        """Status (queued, running, done, failed) and, when finished, the `fakelens analyze` JSON (its `path`:
+        the uploaded file's name)."""
         row = owned(analysis_id, who)
-        return {**_summary(row), "result": row["result"]}
+        return {**_summary(row), "result": _shown_result(row)}
 
     @app.delete("/v1/analyses/{analysis_id}", status_code=204, response_class=Response, tags=["analyses"],
                 responses=errors(401, 403, 404, 429))
@@ -304,10 +362,13 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         return FileResponse(row["thumbnail"], media_type="image/jpeg")
 
     @app.post("/v1/analyses/{analysis_id}/feedback", status_code=201, response_model=FeedbackCreated,
-              tags=["analyses"], responses=errors(400, 401, 403, 404, 429))
+              tags=["analyses"], responses=errors(400, 401, 403, 404, 409, 413, 429))
     def post_feedback(analysis_id: AnalysisId, feedback: Feedback, who: Principal = Depends(caller)) -> FeedbackCreated:
-        """Rate the explanations of an analysis (stored with it; `fakelens history --feedback` exports them)."""
-        owned(analysis_id, who)
+        """Rate the explanations of a finished analysis (stored with it; `fakelens history --feedback` exports
+        them); 409 while it is queued or running."""
+        row = owned(analysis_id, who)
+        if row["status"] in ("queued", "running"):
+            raise HTTPException(409, f"not finished yet (status {row['status']})")
         fid = store.add_feedback(analysis_id, feedback.clarity, feedback.helpfulness, feedback.agree, feedback.comment)
         return FeedbackCreated(id=fid, analysis=analysis_id)
 
@@ -324,7 +385,7 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         return gate.identify(request)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(request: Request, label: str | None = None, q: str | None = None):
+    def index(request: Request, label: str | None = None, q: Search = None):
         who = signed_in(request)
         if who is None:  # the sign-in form, answered 401 like every other route without a key
             return page(request, "signin.html", 401)
@@ -332,7 +393,7 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
                     rows=_page_rows(store.list(100, label or None, owner=who.owner, search=q)))
 
     @app.get("/history", response_class=HTMLResponse, include_in_schema=False)
-    def history_fragment(request: Request, label: str | None = None, q: str | None = None,
+    def history_fragment(request: Request, label: str | None = None, q: Search = None,
                          who: Principal = Depends(caller)):
         """The history list alone, for the page's script to swap in after a change."""
         return page(request, "history.html", rows=_page_rows(store.list(100, label or None, owner=who.owner, search=q)))
@@ -375,6 +436,14 @@ def create_app(store: HistoryStore | None = None, config: ServerConfig | None = 
         if exc.status_code == 405:  # Starlette lists only the first matching route's methods
             headers["Allow"] = ", ".join(sorted(_allowed_methods(app, request.scope)))
         return JSONResponse({"detail": str(exc.detail)}, exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        """422 {"detail": one line}: each bad field and what is wrong, never the input itself (it may be
+        huge, or something JSON cannot carry: a non-finite number, a lone surrogate)."""
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                             for e in exc.errors())
+        return JSONResponse({"detail": _one_line(problems)}, 422)
 
     return app
 

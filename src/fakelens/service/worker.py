@@ -24,6 +24,9 @@ from fakelens.records import Analysis
 from fakelens.store import HistoryStore, data_dir
 
 STARTUP_TIMEOUT_S = 600  # loading the models in a fresh child (not counted in the time budget)
+# The longest wait Connection.poll takes (the OS counts milliseconds in a C int, about 24.8 days; beyond it
+# OverflowError): a longer time budget, inf included, is no limit at all.
+MAX_WAIT_S = (2**31 - 1) / 1000
 THUMBNAIL_SIDE = 160
 
 
@@ -103,6 +106,10 @@ def run_job(job: Job, analyzer, methods: str) -> JobResult:
     return JobResult(result, report, thumbnail)
 
 
+def _server_error(e: Exception) -> str:
+    return f"analysis failed in the server: {type(e).__name__}: {' '.join(str(e).split())}"
+
+
 def _failed(job: Job, message: str) -> Analysis:
     return Analysis(path=job.upload, kind="video" if job.kind == "video" else "image", label="error", score=None,
                     faces=[], error=message)
@@ -172,6 +179,8 @@ class AnalysisProcess:
             message = f"gave up after the time budget of {budget_s:g} s per file: {job.filename}"
         except (EOFError, OSError, AttributeError):  # AttributeError: closed meanwhile by the shutdown
             message = f"the analysis process died (exit code {proc.wait()}) on {job.filename}"
+        except Exception as e:  # noqa: BLE001 - the child may still be at work on the job: it goes too
+            message = _server_error(e)
         self.close()
         return JobResult(_failed(job, message))
 
@@ -194,7 +203,9 @@ class Worker:
     """One background thread that runs queued uploads in order, each in the analysis process."""
 
     def __init__(self, store: HistoryStore, methods: str, budget_s: float | None):
-        self.store, self.budget_s = store, budget_s
+        """`budget_s`: seconds per analysis; None, 0, NaN or past MAX_WAIT_S (inf) for no limit."""
+        self.store = store
+        self.budget_s = budget_s if budget_s and 0 < budget_s <= MAX_WAIT_S else None
         self.process = AnalysisProcess(methods)
         self.jobs: queue.Queue = queue.Queue()
         self._closing = False
@@ -222,7 +233,11 @@ class Worker:
             except Exception as e:  # noqa: BLE001 - the worker lives on (e.g. the database was briefly locked)
                 if self._closing:
                     return
-                print(f"fakelens: analysis {job.id} not recorded: {type(e).__name__}: {e}", file=sys.stderr)
+                print(f"fakelens: analysis {job.id}: {_server_error(e)}", file=sys.stderr)
+                try:  # failed with the reason, never left queued or running
+                    self.store.finish(job.id, _failed(job, _server_error(e)))
+                except Exception as again:  # noqa: BLE001 - the database still refuses: nothing more to do here
+                    print(f"fakelens: analysis {job.id} not recorded: {_server_error(again)}", file=sys.stderr)
             finally:
                 self.jobs.task_done()
 
