@@ -120,3 +120,34 @@ def test_a_tampered_face_detector_model_is_refused(tmp_path):
     copy.write_bytes(raw)
     with pytest.raises(ModelError, match="tampered"):
         check_pinned(copy)
+
+
+@pytest.mark.parametrize("edit, said", [
+    ([1, 2, 3], "must be a JSON object, got [1, 2, 3]"),
+    ({"threshold": "x"}, "threshold must be a number in [0, 1], got 'x'"),
+    ({"threshold": float("nan")}, "threshold must be a number in [0, 1], got nan"),  # else NaN in the JSON output
+    ({"input_size": "abc"}, "input_size must be an integer in [32, 1024], got 'abc'"),
+    ({"input_size": -5}, "input_size must be an integer in [32, 1024], got -5"),
+    ({"input_size": 100000}, "input_size must be an integer in [32, 1024], got 100000"),
+    ({"crop_scale": 0}, "crop_scale must be a number in [0.5, 5], got 0"),
+])
+def test_hand_edited_metadata_is_a_one_line_model_error(tmp_path, tiny_checkpoint, astronaut_path, edit, said):
+    import json
+    import shutil
+
+    from safetensors.torch import save_file
+    from typer.testing import CliRunner
+
+    from fakelens.cli import app
+    from fakelens.models.checkpoint import read_weights
+
+    state, meta = read_weights(tiny_checkpoint)
+    bad = tmp_path / "edited.safetensors"
+    shutil.copy(tiny_checkpoint.with_suffix(".onnx"), bad.with_suffix(".onnx"))  # analyze runs the graph beside it
+    save_file(state, str(bad), metadata={"fakelens": json.dumps({**meta, **edit} if isinstance(edit, dict) else edit)})
+    said = f"bad checkpoint metadata in {bad}: {said}"
+    with pytest.raises(ModelError) as e:
+        load_checkpoint(bad)
+    assert str(e.value) == said
+    r = CliRunner().invoke(app, ["analyze", str(astronaut_path), "--model", str(bad), "--no-save", "--format", "json"])
+    assert r.exit_code == 1 and said in r.output and "Traceback" not in r.output, r.output

@@ -23,6 +23,47 @@ from fakelens.ops import sigmoid
 CHUNK = 16  # ONNX Runtime's arena grows with the largest batch it sees: 16 keeps it small and ran fastest
 
 
+# What a hand-edited metadata field may hold (checked where present; absent ones keep their defaults):
+# a wrong one fails at load with one line, not later as a NaN verdict, an OpenCV assertion or a huge allocation.
+_META_NUMBERS = {"threshold": (float, 0, 1), "frame_threshold": (float, 0, 1), "input_size": (int, 32, 1024),
+                 "crop_scale": (float, 0.5, 5), "window": (int, 1, 1024), "stride": (int, 1, 1024),
+                 "video_frames": (int, 0, 10_000), "seed": (int, 0, 2**32 - 1), "feature_dim": (int, 1, 8192),
+                 "hidden": (int, 1, 4096), "proj": (int, 0, 8192), "frame_head": (int, 0, 8192),
+                 "dropout": (float, 0, 1)}
+_META_TYPES = {"arch": (str, "a string"), "kind": (str, "a string"), "tensors_sha256": (str, "a string"),
+               "frame_model": (str, "a string"), "flip": (bool, "true or false"),
+               "manipulation": (bool, "true or false"), "frame_kind": (bool, "true or false")}
+
+
+def check_meta(meta, path: str | os.PathLike) -> dict:
+    """`meta` (a checkpoint's or graph's parsed fakelens metadata) if every known field is sane, else ModelError."""
+    def bad(field: str, want: str, value) -> ModelError:
+        return ModelError(f"bad checkpoint metadata in {path}: {field} must be {want}, got {value!r}")
+
+    if not isinstance(meta, dict):
+        raise ModelError(f"bad checkpoint metadata in {path}: must be a JSON object, got {json.dumps(meta)[:60]}")
+    for field, (kind, low, high) in _META_NUMBERS.items():
+        v = meta.get(field, low)  # an absent field passes: its reader has a default
+        if isinstance(v, bool) or not isinstance(v, (int, float) if kind is float else int) or not low <= v <= high:
+            raise bad(field, f"{'a number' if kind is float else 'an integer'} in [{low:g}, {high:g}]", v)
+    for field, (kind, want) in _META_TYPES.items():
+        if field in meta and not isinstance(meta[field], kind):
+            raise bad(field, want, meta[field])
+    if meta.get("cell", "lstm") not in ("lstm", "rnn"):
+        raise bad("cell", "lstm or rnn", meta["cell"])
+    split = meta.get("split", [4, 1, 1])
+    if not (isinstance(split, list) and len(split) == 3 and all(type(r) is int and r > 0 for r in split)):
+        raise bad("split", "three positive integers", split)
+    cal = meta.get("calibration")
+    if cal is not None and not (isinstance(cal, list) and len(cal) == 2 and all(
+            type(c) in (int, float) and np.isfinite(c) for c in cal)):
+        raise bad("calibration", "two finite numbers", cal)
+    sources = meta.get("data_sources")
+    if sources is not None and not (isinstance(sources, list) and all(isinstance(x, str) for x in sources)):
+        raise bad("data_sources", "a list of source names", sources)
+    return meta
+
+
 def read_meta(path: str | os.PathLike) -> dict:
     """The fakelens metadata in a safetensors header (read without loading any tensor)."""
     from safetensors import SafetensorError, safe_open
@@ -32,9 +73,10 @@ def read_meta(path: str | os.PathLike) -> dict:
         raise ModelError(f"no such weights file: {path}")
     try:
         with safe_open(str(path), framework="numpy") as f:
-            return json.loads((f.metadata() or {}).get("fakelens", "{}"))
+            meta = json.loads((f.metadata() or {}).get("fakelens", "{}"))
     except (SafetensorError, OSError, ValueError) as e:
         raise ModelError(f"not a fakelens safetensors file ({' '.join(str(e).split())}): {path}") from None
+    return check_meta(meta, path)
 
 
 def session(graph: Path, threads: int | None = None):
@@ -53,8 +95,12 @@ def session(graph: Path, threads: int | None = None):
         raise ModelError(f"cannot load ONNX graph ({' '.join(str(e).split())[:200]}): {graph}") from None
 
 
-def _graph_meta(sess) -> dict:
-    return json.loads(sess.get_modelmeta().custom_metadata_map.get("fakelens", "{}"))
+def _graph_meta(sess, graph: Path) -> dict:
+    try:
+        meta = json.loads(sess.get_modelmeta().custom_metadata_map.get("fakelens", "{}"))
+    except ValueError:
+        raise ModelError(f"bad checkpoint metadata in {graph}: not JSON") from None
+    return check_meta(meta, graph)
 
 
 class ImageModel:
@@ -75,7 +121,7 @@ class ImageModel:
         if "arch" not in self.meta:
             raise ModelError(f"checkpoint has no fakelens metadata: {self.path}")
         self.session = session(self.path.with_suffix(".onnx"), threads)
-        graph = _graph_meta(self.session)
+        graph = _graph_meta(self.session, self.path.with_suffix(".onnx"))
         if graph.get("tensors_sha256") != self.meta.get("tensors_sha256"):
             raise ModelError(f"the ONNX graph was not made from these weights (export it again): {self.path}")
         self.name = self.path.stem
@@ -131,7 +177,8 @@ class VideoModel:
         if self.meta.get("kind") != "video-sequence":
             raise ModelError(f"not a fakelens video model: {self.path}")
         self.session = session(self.path.with_suffix(".onnx"), threads)
-        if _graph_meta(self.session).get("tensors_sha256") != self.meta.get("tensors_sha256"):
+        graph = _graph_meta(self.session, self.path.with_suffix(".onnx"))
+        if graph.get("tensors_sha256") != self.meta.get("tensors_sha256"):
             raise ModelError(f"the ONNX graph was not made from these weights (export it again): {self.path}")
         if "keep" not in {i.name for i in self.session.get_inputs()}:
             raise ModelError(f"the ONNX graph predates SHAP over frames without torch (export it again): {self.path}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,19 +70,56 @@ def _suffixes(kind: str) -> set[str]:
     return VIDEO_SUFFIXES if kind == "video" else IMAGE_SUFFIXES
 
 
+def _labels_rows(csv_path: Path) -> list[tuple[int, dict]]:
+    """(line number, row) of a labels.csv, or InputError with one line naming the file and the problem.
+    A byte-order mark (Excel's "CSV UTF-8") is accepted."""
+    try:
+        raw = csv_path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {csv_path}: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise InputError(f"{csv_path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save it as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as e:
+        raise InputError(f"{csv_path}:{reader.line_num}: {e}") from None
+    missing = [c for c in ("path", "label") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(f"{csv_path}: no {' or '.join(missing)} column (the header has: "
+                         f"{', '.join(reader.fieldnames or []) or 'nothing'})")
+    return rows
+
+
 def _read_labels_csv(folder: Path, kind: str) -> list[Sample]:
-    source = folder.name
-    out = []
-    with open(folder / "labels.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            if Path(row["path"]).suffix.lower() not in _suffixes(kind):
-                continue
-            if row["label"] not in LABELS:
-                raise InputError(f"{folder}/labels.csv: label must be real or fake, got {row['label']!r}")
-            group = row.get("group") or Path(row["path"]).stem
-            label = LABELS[row["label"]]
-            out.append(Sample(str(folder / row["path"]), label, _group(source, group), source,
-                              *_kind_and_family(source, label, row)))
+    """Every row is checked, whatever its kind, so one bad labels.csv fails the same way for any command."""
+    source, csv_path = folder.name, folder / "labels.csv"
+    out, seen, absent = [], {}, []
+    for line, row in _labels_rows(csv_path):
+        path, label = row["path"] or "", row["label"]
+        if label not in LABELS:
+            raise InputError(f"{csv_path}:{line}: label must be real or fake, got {label!r}")
+        # A labels.csv names files of its own folder: anything else would be read (and written into
+        # split.json) from wherever it points. Checked lexically, so folders linked in still work.
+        norm = os.path.normpath(path)
+        if os.path.isabs(path) or norm == ".." or norm.startswith(".." + os.sep):
+            raise InputError(f"{csv_path}:{line}: path must be inside {folder}, got {path!r}")
+        if norm in seen:
+            raise InputError(f"{csv_path}:{line}: {path!r} is listed again (first on line {seen[norm]})")
+        seen[norm] = line
+        if not (folder / path).is_file():
+            absent.append(f"{path} (line {line})")
+        if Path(path).suffix.lower() not in _suffixes(kind):
+            continue
+        group = row.get("group") or Path(path).stem
+        out.append(Sample(str(folder / path), LABELS[label], _group(source, group), source,
+                          *_kind_and_family(source, LABELS[label], row)))
+    if absent:
+        raise InputError(f"{csv_path}: {len(absent)} listed file{'s' * (len(absent) > 1)} missing: "
+                         f"{', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''}")
     return out
 
 

@@ -19,6 +19,7 @@ from torch import nn
 from fakelens.errors import ModelError
 from fakelens.media import check_pinned
 from fakelens.models.registry import create_model
+from fakelens.runtime import check_meta
 
 from fakelens.paths import WEIGHTS_DIR  # noqa: E402,F401 - where the shipped checkpoints live
 
@@ -53,6 +54,7 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:  # JSONDecodeError is a ValueError
         raise ModelError(f"not a fakelens safetensors file ({' '.join(str(e).split())}): {path}") from None
+    check_meta(meta, path)  # the one check of hand-edited fields, shared with the torch-free runtime
     want = meta.get("tensors_sha256")
     if want and tensors_digest(state) != want:
         raise ModelError(f"weights do not match the digest recorded in the file (tampered or corrupt): {path}")
@@ -77,7 +79,7 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict]:
     if "arch" not in meta:
         raise ModelError(f"checkpoint has no fakelens metadata: {path}")
     extra = {"manipulation": True} if meta.get("manipulation") else {}
-    model = create_model(meta["arch"], pretrained=False, input_size=meta["input_size"], **extra)
+    model = create_model(meta["arch"], pretrained=False, input_size=meta.get("input_size", 160), **extra)
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:

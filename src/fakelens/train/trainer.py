@@ -31,6 +31,8 @@ from fakelens.data.cache import build_caches
 from fakelens.data.datasets import Sample
 from fakelens.data.samples import training_samples
 from fakelens.data.sbi import SBIConfig
+from fakelens.data.split import check_splittable
+from fakelens.errors import InputError
 from fakelens.metrics import binary_metrics
 from fakelens.models import create_model, load_checkpoint, save_checkpoint
 from fakelens.train.config import TrainConfig
@@ -155,6 +157,11 @@ def load_samples(cfg: TrainConfig) -> list[Sample]:
     if cfg.max_samples and len(samples) > cfg.max_samples:
         keep = np.random.default_rng(cfg.seed).choice(len(samples), cfg.max_samples, replace=False)
         samples = [samples[i] for i in sorted(keep)]
+    # Here, not when the split is drawn: that comes after every face has been cropped.
+    check_splittable(samples, cfg.folds if cfg.folds > 1 else sum(cfg.split))
+    if len({s.label for s in samples}) < 2:
+        raise InputError(f"training needs real and fake samples; {', '.join(sorted({s.source for s in samples}))} "
+                         f"has only {'real' if samples[0].label == 0 else 'fake'} ones ({len(samples)})")
     return samples
 
 
