@@ -110,6 +110,21 @@ def test_a_named_pipe_or_device_is_an_error_not_a_hang(tiny_checkpoint, astronau
     assert all("not a regular file" in r["error"] for r in recs[1:]), recs
 
 
+def test_file_names_are_shown_as_they_are_never_as_markup_or_terminal_codes(tiny_checkpoint, astronaut_path, tmp_path,
+                                                                            monkeypatch):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)  # short relative names: the table does not fold them
+    names = ["[bold]x[", ":x:.png", "esc\x1b[31mred.png", "[/bold]gone.png"]
+    for name in names[:3]:
+        shutil.copy(astronaut_path, name)
+    r = runner.invoke(app, ["analyze", *names, "--model", str(tiny_checkpoint), "--no-save"])
+    assert r.exit_code == 1, r.output  # the missing file
+    for shown in ("[bold]x[", ":x:.png", "esc\\x1b[31mred.png", "[/bold]gone.png"):
+        assert shown in r.stdout, (shown, r.stdout)
+    assert "\x1b" not in r.stdout  # no raw escape character reaches the terminal
+
+
 def test_bad_option_values_are_usage_errors(tiny_checkpoint, astronaut_path, tmp_path):
     for extra in (["--threshold", "nan"], ["--threshold", "2"], ["--threshold", "-0.1"], ["--time-budget", "inf"],
                   ["--time-budget", "nan"], ["--time-budget", "1e308"], ["--fps", "inf"], ["--every", "2", "--fps", "3"]):

@@ -19,6 +19,7 @@ prestart(sys.argv)  # `analyze` saves its results: the history database opens wh
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Column, Table  # noqa: E402
+from rich.text import Text  # noqa: E402
 
 from fakelens.errors import FakelensError, one_line  # noqa: E402
 from fakelens.train.config import TrainConfig as T, VideoTrainConfig as V  # noqa: E402 (the CLI's training defaults)
@@ -29,15 +30,21 @@ data_app = typer.Typer(no_args_is_help=True, help="Inspect datasets before train
 app.add_typer(data_app, name="data")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of `fakelens serve` (stored hashed in the history database).")
 app.add_typer(keys_app, name="keys")
-out = Console()
-err = Console(stderr=True)
+# Neither markup nor emoji codes: file names are printed as they are ("[bold]x.jpg", ":x:.jpg"), styles come
+# only from Text objects, and control characters in names are shown escaped (see `shown`).
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 MAX_BUDGET_S = 1e6  # seconds per file: past this (11 days), "no limit" is what is meant; 1e308 overflowed deadlines
 
 
-def fail(message: str, code: int = 1) -> None:
-    from rich.markup import escape
+def shown(text) -> str:
+    """Text from outside (a file name, an error naming one) as printed: control characters escaped, so a
+    name cannot move the cursor or recolour the terminal."""
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in str(text))
 
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)  # "fakelens[torch]" is not markup
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(Text.assemble(("error:", "red"), " ", shown(message)), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -169,10 +176,10 @@ def analyze(
                     note = "; ".join(filter(None, [KIND_WORDS.get(result.manipulation),
                                                    f"{len({f.index for f in result.frames})} frames with faces, "
                                                    f"{len(result.tracks)} tracks", *(result.warnings or [])]))
-                table.add_row(str(result.path), result.kind, f"[{colour}]{result.label}[/{colour}]" if colour else result.label,
-                              "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), note)
+                table.add_row(shown(result.path), result.kind, Text(result.label, style=colour),
+                              "-" if result.score is None else f"{result.score:.3f}", str(len(result.faces)), shown(note))
                 if result.summary:
-                    summaries.append(f"[bold]{result.path}[/bold]: {result.summary}")
+                    summaries.append(Text.assemble((shown(result.path), "bold"), f": {result.summary}"))
     except BaseException as stop:  # an interrupted run (Ctrl-C, a failed step) still keeps every finished analysis
         if writer is not None:
             with contextlib.suppress(Exception):
@@ -189,8 +196,8 @@ def analyze(
             history_error, replies = str(e), []
         for path, reply in zip(saved, replies):
             if reply["seen"] and fmt == "table":
-                summaries.append(f"[bold]{path}[/bold]: the same file (SHA-256) was analyzed before: "
-                                 + ", ".join(f"#{r['id']} {r['label']}" for r in reply["seen"][:5]))
+                summaries.append(Text.assemble((shown(path), "bold"), ": the same file (SHA-256) was analyzed before: "
+                                               + ", ".join(f"#{r['id']} {r['label']}" for r in reply["seen"][:5])))
     if table is not None:
         out.print(table)
         for line in summaries:
@@ -274,10 +281,12 @@ def serve(
              "(drop --no-auth, or use another FAKELENS_DATA_DIR)", 2)
     mode = "off" if no_auth else "auto" if loopback else "required"
     if no_auth and not loopback:
-        err.print(f"[yellow]warning:[/yellow] serving on {host} without authentication (--no-auth): anyone who "
+        err.print("warning:", style="yellow", end=" ")
+        err.print(f"serving on {host} without authentication (--no-auth): anyone who "
                   "can reach this port can upload, read and delete every analysis", highlight=False)
     elif mode == "required" and not store.has_keys():
-        err.print(f"[yellow]warning:[/yellow] {host} is not loopback, so every request needs an API key, and none "
+        err.print("warning:", style="yellow", end=" ")
+        err.print(f"{host} is not loopback, so every request needs an API key, and none "
                   "exists yet: make one with `fakelens keys create NAME`", highlight=False)
     config = ServerConfig(max_upload_mb=max_upload_mb, methods=explain, auth=mode, rate_limit=rate_limit,
                           quota_mb=quota_mb, time_budget=time_budget, retain_days=retain_days)
@@ -381,7 +390,7 @@ def scan(
         counts[rec["label"]] = counts.get(rec["label"], 0) + 1
         if store is not None:
             store.add(rec, sha256=rec.get("sha256"))
-    out.print(f"{sum(counts.values())} files analyzed this run ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'nothing left to do'}); results in {out_file}")
+    out.print(f"{sum(counts.values())} files analyzed this run ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'nothing left to do'}); results in {shown(out_file)}")
     raise typer.Exit(1 if counts.get("error") else 0)
 
 
@@ -406,7 +415,7 @@ def history(
         gone = store.delete(delete)
         if gone is None:
             fail(f"no analysis {delete} in {store.url}")
-        out.print(f"deleted analysis {delete} ({gone['filename'] or gone['path']}) and the files fakelens stored for it")
+        out.print(f"deleted analysis {delete} ({shown(gone['filename'] or gone['path'])}) and the files fakelens stored for it")
         return
     if feedback:
         _print_feedback(store.feedback(), fmt)
@@ -419,7 +428,7 @@ def history(
     table = Table("id", "when (UTC)", Column("path", overflow="fold"), "kind", "label", "score", "sha256",
                   title=f"fakelens history ({store.url})")
     for r in rows:
-        table.add_row(str(r["id"]), r["created"][:19], r["path"], r["kind"] or "-", r["label"] or "-",
+        table.add_row(str(r["id"]), r["created"][:19], shown(r["path"]), r["kind"] or "-", r["label"] or "-",
                       "-" if r["score"] is None else f"{r['score']:.3f}", (r["sha256"] or "-")[:12])
     out.print(table)
 
@@ -585,9 +594,9 @@ def explain(
         if fmt == "json":
             print(json.dumps(rec.to_dict()), flush=True)
         elif rec.method is None:
-            table.add_row(rec.path, "-", "-", "-", "-", rec.error or rec.label or "")
+            table.add_row(shown(rec.path), "-", "-", "-", "-", shown(rec.error or rec.label or ""))
         else:
-            table.add_row(rec.path, str(rec.face), rec.method, rec.target, f"{rec.seconds:.3f}", rec.overlay)
+            table.add_row(shown(rec.path), str(rec.face), rec.method, rec.target, f"{rec.seconds:.3f}", shown(rec.overlay))
     if fmt == "table":
         out.print(table)
     raise typer.Exit(1 if failed else 0)
@@ -735,10 +744,16 @@ def data_summary(
     from fakelens.data.summary import plot_split, sample_grid, summarize
 
     try:
+        ratios = tuple(int(v) for v in split.split(":"))
+    except ValueError:
+        ratios = ()
+    if len(ratios) != 3 or min(ratios) < 1:
+        fail(f"--split must be three whole numbers >= 1 like 4:1:1, not {split!r}", 2)
+    try:
         samples = read_datasets([str(d) for d in data])
+        summary = summarize(samples, ratios, seed)
     except FakelensError as e:
         fail(str(e))
-    summary = summarize(samples, tuple(int(v) for v in split.split(":")), seed)
     table = Table("source", "class", "train", "val", "test", "total", "groups", title="data summary")
     for r in summary["rows"]:
         table.add_row(r["source"], r["label"], *(str(r[k]) for k in ("train", "val", "test", "total", "groups")))
