@@ -191,8 +191,12 @@ def test_oversized_uploads_are_refused_before_the_body_is_stored(tiny_server_env
 def test_serve_warns_when_open_or_keyless_on_a_non_loopback_host(tiny_server_env, monkeypatch):
     import uvicorn
 
+    import socket
+
     started = []
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port: started.append(app.state.gate.mode))
+    real_create_server = socket.create_server
+    monkeypatch.setattr(socket, "create_server", lambda address: real_create_server(("127.0.0.1", 0)))  # any host "binds"
     runner = CliRunner()
     open_ = runner.invoke(cli, ["serve", "--host", "0.0.0.0", "--no-auth"])
     assert open_.exit_code == 0 and "without authentication" in open_.output
@@ -206,3 +210,7 @@ def test_serve_warns_when_open_or_keyless_on_a_non_loopback_host(tiny_server_env
         r = runner.invoke(cli, ["serve", option, value])
         assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, (option, value, r.output)
     assert len(started) == 3  # none of them started a server
+    monkeypatch.setattr(socket, "create_server", real_create_server)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        r = runner.invoke(cli, ["serve", "--port", str(taken.getsockname()[1])])
+    assert r.exit_code == 1 and "cannot listen on" in r.stderr and len(started) == 3, r.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -251,6 +252,7 @@ def serve(
     """The web app (a page at /) and the REST API (/v1/analyses, OpenAPI at /docs). Once a key exists
     (`fakelens keys create NAME`), every route but /healthz asks for one."""
     import ipaddress
+    import socket
 
     import uvicorn
 
@@ -283,13 +285,17 @@ def serve(
     if no_auth and not loopback:
         err.print("warning:", style="yellow", end=" ")
         err.print(f"serving on {host} without authentication (--no-auth): anyone who "
-                  "can reach this port can upload, read and delete every analysis", highlight=False)
+                  "can reach this port can upload, read and delete every analysis", highlight=False, soft_wrap=True)
     elif mode == "required" and not store.has_keys():
         err.print("warning:", style="yellow", end=" ")
         err.print(f"{host} is not loopback, so every request needs an API key, and none "
-                  "exists yet: make one with `fakelens keys create NAME`", highlight=False)
+                  "exists yet: make one with `fakelens keys create NAME`", highlight=False, soft_wrap=True)
     config = ServerConfig(max_upload_mb=max_upload_mb, methods=explain, auth=mode, rate_limit=rate_limit,
                           quota_mb=quota_mb, time_budget=time_budget, retain_days=retain_days)
+    try:  # a port in use is one line here, not uvicorn's log and exit code 3
+        socket.create_server((host, port)).close()
+    except OSError as e:
+        fail(f"cannot listen on {host}:{port} ({os.strerror(e.errno) if e.errno else one_line(e)})")
     uvicorn.run(create_app(store, config), host=host, port=port)
 
 
