@@ -82,12 +82,19 @@ def _reported_tables(card: dict) -> None:
     if ablations.exists():
         a = json.loads(ablations.read_text())
         keys = sorted({k for v in a["validation"].values() for k in v if k.startswith("val_auroc:")})
+        cost = a.get("cost", {})  # per variant: multiply-accumulates per face, torch throughput against the recipe's
         print("\n### What each part of the recipe buys (short runs, validation split: development numbers)\n")
-        print("| variant | change | mean per-source AUROC | " + " | ".join(k.split(":", 1)[1] for k in keys) + " |")
-        print("|---" * (3 + len(keys)) + "|")
+        # The clip-frame sources hold a few clips each and swing between seeds: the picture sources' mean beside it.
+        pictures = [k for k in keys if not k.endswith("-frames")]
+        print("| variant | change | mean per-source AUROC | mean of the picture sources | "
+              + " | ".join(k.split(":", 1)[1] for k in keys) + " | GMACs per face | throughput x the recipe |")
+        print("|---" * (6 + len(keys)) + "|")
         for name, v in a["validation"].items():
             change = ", ".join(f"{k}={x}" for k, x in a["variants"][name].items()) or "none (the recipe)"
-            print(f"| {name} | {change} | {v['val_score']:.3f} | " + " | ".join(_f(v.get(k)) for k in keys) + " |")
+            c = cost.get(name, {})
+            print(f"| {name} | {change} | {v['val_score']:.3f} | {sum(v[k] for k in pictures) / len(pictures):.3f} | "
+                  + " | ".join(_f(v.get(k)) for k in keys)
+                  + f" | {_f(c.get('gmacs_per_face'), 2)} | {_f(c.get('throughput_x_recipe'), 2)} |")
 
     shortcut = CARD_DIR / "validation-shortcut.json"
     if shortcut.exists():  # `detection2.py shortcut-check`

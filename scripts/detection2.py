@@ -8,6 +8,7 @@
     python scripts/detection2.py logo   --data ../shared/data --out runs/logo         # leave one generator out
     python scripts/detection2.py report --run runs/v6x --logo runs/logo --compare OLD.safetensors --name fakelens-lite0-v6
     python scripts/detection2.py shortcut-check --runs runs/logo/none,runs/ablate/no-degrade   # validation only
+    python scripts/detection2.py cost                                                    # each variant's cost per face
 
 `report` writes src/fakelens/weights/card/<model>.json: per source on the test split (scored as
 `fakelens analyze` scores: every face, test-time flip, no face = not flagged) AUROC with a 95%
@@ -49,6 +50,10 @@ ABLATIONS = {
     "no-sbi": dict(sbi_ratio=0.0),
     "no-degrade": dict(degrade=0.0),
     "sbi-full-seed2": dict(seed=SEED + 1, split_seed=SEED),  # the recipe again with another seed, on the same split: run-to-run noise
+    # Larger models within issue 15's cost limit (analysis throughput down at most 1.5x: `variant_cost`)...
+    "lite1-160": dict(arch="efficientnet-lite1"),
+    "lite0-192": dict(input_size=192),
+    # ...and two beyond it (about 1.9x the multiply-accumulates): would more compute buy much?
     "lite0-224": dict(input_size=224),
     "lite1-192": dict(arch="efficientnet-lite1", input_size=192),
 }
@@ -153,6 +158,49 @@ def shortcut_check(data: str, runs: list[Path]) -> dict:
     return out
 
 
+def variant_cost(names: list[str], rounds: int = 5) -> dict:
+    """What each variant's model costs at analysis, per distinct (architecture, input size): parameters,
+    multiply-accumulates per face (torch's FLOP counter / 2; the test-time flip doubles them), and faces
+    per second of a torch forward pass (batches of 16, this CPU's threads) as a ratio to the recipe's
+    model, measured in the same process in interleaved rounds so that a busy machine slows all alike."""
+    import time
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from fakelens.models import create_model
+
+    def shape(name: str) -> tuple[str, int]:
+        cfg = {**RECIPE, **ABLATIONS[name]}
+        return cfg["arch"], cfg["input_size"]
+
+    shapes = sorted({shape(n) for n in ["sbi-full", *names]})
+    models, inputs, rows = {}, {}, {}
+    for arch, size in shapes:
+        m = create_model(arch, pretrained=False, input_size=size, manipulation=True).eval()
+        x = torch.rand(16, 3, size, size)
+        with torch.inference_mode(), FlopCounterMode(display=False) as fc:
+            m(x)
+        models[arch, size], inputs[arch, size] = m, x
+        rows[arch, size] = {"parameters": sum(p.numel() for p in m.parameters()),
+                            "macs_per_face": fc.get_total_flops() / 2 / len(x), "seconds": []}
+    with torch.inference_mode():
+        for _ in range(rounds):
+            for key, m in models.items():
+                m(inputs[key])  # warm
+                t = time.perf_counter()
+                m(inputs[key])
+                rows[key]["seconds"].append(time.perf_counter() - t)
+    base = float(np.median(rows[shape("sbi-full")]["seconds"]))
+    out = {}
+    for name in ["sbi-full", *names]:
+        r = rows[shape(name)]
+        out[name] = {"arch": shape(name)[0], "input_size": shape(name)[1], "parameters": r["parameters"],
+                     "gmacs_per_face": r["macs_per_face"] / 1e9,
+                     "throughput_x_recipe": base / float(np.median(r["seconds"]))}
+    return out
+
+
 def report(data: str, run: Path, logo: Path | None, compare: Path | None = None) -> dict:
     import torch
 
@@ -208,7 +256,7 @@ def report(data: str, run: Path, logo: Path | None, compare: Path | None = None)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["ablate", "train", "continue", "logo", "report", "shortcut-check"])
+    ap.add_argument("what", choices=["ablate", "train", "continue", "logo", "report", "shortcut-check", "cost"])
     ap.add_argument("--runs", default="runs/logo/none,runs/ablate/no-degrade",
                     help="shortcut-check: run folders to score on the validation split")
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -231,15 +279,27 @@ def main() -> None:
                 out = reference  # the leave-one-out reference run is this very recipe (LOGO == SHORT)
             if not (out / "choices.json").exists():
                 _train(args.data, str(out), **{**SHORT, **ABLATIONS[name]})
-        # Every variant run so far (this call's and earlier ones'), so the table can be filled in steps.
-        rows = {name: json.loads((out / "choices.json").read_text())["validation"] for name in ABLATIONS
-                for out in [reference if name == "sbi-full" and (reference / "choices.json").exists()
-                            else Path(args.out) / name] if (out / "choices.json").exists()}
+        # Every variant run so far: this call's, earlier calls' run folders, and the rows already in the card
+        # (run folders do not outlive a machine), so the table can be filled in steps.
+        path = CARD_DIR / "ablations.json"
+        rows = json.loads(path.read_text())["validation"] if path.exists() else {}
+        rows.update({name: json.loads((out / "choices.json").read_text())["validation"] for name in ABLATIONS
+                     for out in [reference if name == "sbi-full" and (reference / "choices.json").exists()
+                                 else Path(args.out) / name] if (out / "choices.json").exists()})
+        cost = variant_cost([n for n in ABLATIONS if n != "sbi-full"])  # run or not: what each would cost
         CARD_DIR.mkdir(parents=True, exist_ok=True)
-        (CARD_DIR / "ablations.json").write_text(json.dumps({"short_run": SHORT, "variants": ABLATIONS,
-                                                             "validation": rows}, indent=1) + "\n")
+        path.write_text(json.dumps({"short_run": SHORT, "variants": ABLATIONS, "validation": rows, "cost": cost},
+                                   indent=1) + "\n")
         for name, v in rows.items():
-            print(f"{name:28s} validation mean per-source AUROC {v['val_score']:.4f}")
+            print(f"{name:28s} validation mean per-source AUROC {v['val_score']:.4f}, "
+                  f"{cost[name]['gmacs_per_face']:.2f} GMACs per face, throughput {cost[name]['throughput_x_recipe']:.2f}x the recipe's")
+    elif args.what == "cost":  # every variant's cost into the ablations' card file, without training
+        path = CARD_DIR / "ablations.json"
+        card = json.loads(path.read_text())
+        card["cost"] = variant_cost([n for n in ABLATIONS if n != "sbi-full"])
+        path.write_text(json.dumps(card, indent=1) + "\n")
+        for name, c in card["cost"].items():
+            print(f"{name:28s} {c['gmacs_per_face']:.3f} GMACs per face, throughput {c['throughput_x_recipe']:.2f}x the recipe's")
     elif args.what == "train":
         _train(args.data, args.out)
     elif args.what == "continue":
