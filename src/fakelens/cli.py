@@ -44,6 +44,10 @@ def shown(text) -> str:
     return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in str(text))
 
 
+def warn(message: str) -> None:
+    err.print(Text.assemble(("warning:", "yellow"), " ", shown(message)), highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> None:
     err.print(Text.assemble(("error:", "red"), " ", shown(message)), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -283,13 +287,11 @@ def serve(
              "(drop --no-auth, or use another FAKELENS_DATA_DIR)", 2)
     mode = "off" if no_auth else "auto" if loopback else "required"
     if no_auth and not loopback:
-        err.print("warning:", style="yellow", end=" ")
-        err.print(f"serving on {host} without authentication (--no-auth): anyone who "
-                  "can reach this port can upload, read and delete every analysis", highlight=False, soft_wrap=True)
+        warn(f"serving on {host} without authentication (--no-auth): anyone who "
+             "can reach this port can upload, read and delete every analysis")
     elif mode == "required" and not store.has_keys():
-        err.print("warning:", style="yellow", end=" ")
-        err.print(f"{host} is not loopback, so every request needs an API key, and none "
-                  "exists yet: make one with `fakelens keys create NAME`", highlight=False, soft_wrap=True)
+        warn(f"{host} is not loopback, so every request needs an API key, and none "
+             "exists yet: make one with `fakelens keys create NAME`")
     config = ServerConfig(max_upload_mb=max_upload_mb, methods=explain, auth=mode, rate_limit=rate_limit,
                           quota_mb=quota_mb, time_budget=time_budget, retain_days=retain_days)
     try:  # a port in use is one line here, not uvicorn's log and exit code 3
